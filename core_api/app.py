@@ -1,0 +1,39 @@
+"""The FastAPI application factory (`uvicorn --factory core_api.app:create_app`)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from core_api import errors, metrics
+from core_api.auth.router import router as auth_router
+from core_api.clients.router import router as clients_router
+from core_api.connections.router import router as connections_router
+from core_api.health import router as health_router
+from core_api.settings import Settings, load_settings
+from core_api.version import VERSION
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = FastAPI(
+        title="firmsync API",
+        version=VERSION,
+        description="The firm's own records, integrations and sync requests. Errors are application/problem+json.",
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Location"],
+        )
+    errors.install(app)
+    metrics.install(app)
+    for router in (health_router, auth_router, clients_router, connections_router):
+        app.include_router(router)
+    return app

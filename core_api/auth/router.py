@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
+
+from core_api.auth import service
+from core_api.auth.dependencies import current_tenant, plain_db
+from core_api.auth.schemas import LoginRequest, MeResponse, RefreshRequest, TokenResponse, UserOut
+from core_api.errors import ProblemError
+from core_api.models import User
+from core_api.settings import Settings, get_settings
+from core_api.tenancy import TenantContext
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+@router.post("/login", response_model=TokenResponse)
+def login(
+    body: LoginRequest, session: Session = Depends(plain_db), settings: Settings = Depends(get_settings)
+) -> TokenResponse:
+    return service.login(session, settings, body.email, body.password, body.firm_id)
+
+
+@router.post("/refresh", response_model=TokenResponse)
+def refresh(
+    body: RefreshRequest, session: Session = Depends(plain_db), settings: Settings = Depends(get_settings)
+) -> TokenResponse:
+    return service.refresh(session, settings, body.refresh_token)
+
+
+@router.get("/me", response_model=MeResponse)
+def me(tenant: TenantContext = Depends(current_tenant), session: Session = Depends(plain_db)) -> MeResponse:
+    user = session.get(User, tenant.user_id)
+    firms = service.memberships(session, tenant.user_id) if user else []
+    current = next((f for f in firms if f.id == tenant.firm_id), None)
+    if user is None or not user.is_active or current is None:
+        raise ProblemError(401, "Unauthorized", "The account or membership no longer exists.")
+    return MeResponse(
+        user=UserOut(id=user.id, email=user.email, full_name=user.full_name), firm=current, memberships=firms
+    )

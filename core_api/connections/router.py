@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Body, Depends, Query, Response, status
+from sqlalchemy.orm import Session
+
+from connectors import registry
+from core_api.auth.dependencies import current_tenant, require, tenant_db
+from core_api.connections import service
+from core_api.connections.repository import ConnectionRepository
+from core_api.connections.schemas import (
+    ConnectionCreate,
+    ConnectionOut,
+    ProviderOut,
+    SyncRequestCreate,
+    SyncRequestOut,
+)
+from core_api.pagination import Page, PageParams, page_params
+from core_api.permissions import Permission
+from core_api.tenancy import TenantContext
+
+router = APIRouter(prefix="/api/v1", tags=["connections"])
+
+
+@router.get("/providers", response_model=list[ProviderOut])
+def list_providers(_: TenantContext = Depends(current_tenant)) -> list[ProviderOut]:
+    """What can be connected, with JSON schemas the SPA renders as the connect form."""
+    return [
+        ProviderOut(
+            name=spec.name,
+            display_name=spec.display_name,
+            streams=list(spec.streams),
+            config_schema=spec.config_model.model_json_schema(),
+            credentials_schema=spec.credentials_model.model_json_schema(),
+        )
+        for spec in registry.all_connectors()
+    ]
+
+
+@router.get("/connections", response_model=Page[ConnectionOut])
+def list_connections(
+    page: PageParams = Depends(page_params),
+    provider: str | None = Query(None, max_length=40),
+    tenant: TenantContext = Depends(require(Permission.connections_read)),
+    session: Session = Depends(tenant_db),
+) -> Page[ConnectionOut]:
+    rows, total = ConnectionRepository(session, tenant).list(limit=page.limit, offset=page.offset, provider=provider)
+    return Page(items=[service.to_out(c) for c in rows], total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/connections", response_model=ConnectionOut, status_code=status.HTTP_201_CREATED)
+def create_connection(
+    body: ConnectionCreate,
+    response: Response,
+    tenant: TenantContext = Depends(require(Permission.connections_write)),
+    session: Session = Depends(tenant_db),
+) -> ConnectionOut:
+    connection = service.create_connection(session, tenant, body)
+    response.headers["Location"] = f"/api/v1/connections/{connection.id}"
+    return connection
+
+
+@router.get("/connections/{connection_id}", response_model=ConnectionOut)
+def get_connection(
+    connection_id: uuid.UUID,
+    tenant: TenantContext = Depends(require(Permission.connections_read)),
+    session: Session = Depends(tenant_db),
+) -> ConnectionOut:
+    return service.get_connection(session, tenant, connection_id)
+
+
+@router.delete("/connections/{connection_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_connection(
+    connection_id: uuid.UUID,
+    tenant: TenantContext = Depends(require(Permission.connections_write)),
+    session: Session = Depends(tenant_db),
+) -> Response:
+    service.delete_connection(session, tenant, connection_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/connections/{connection_id}/sync", response_model=SyncRequestOut, status_code=status.HTTP_202_ACCEPTED
+)
+def request_sync(
+    connection_id: uuid.UUID,
+    response: Response,
+    body: SyncRequestCreate | None = Body(None),
+    tenant: TenantContext = Depends(require(Permission.connections_sync)),
+    session: Session = Depends(tenant_db),
+) -> SyncRequestOut:
+    """Queue a sync. Written as a row; the pipelines' sensor turns it into a Dagster run."""
+    request = service.request_sync(
+        session, tenant, connection_id, full_refresh=body.full_refresh if body else False
+    )
+    response.headers["Location"] = f"/api/v1/sync-requests/{request.id}"
+    return request
+
+
+@router.get("/sync-requests/{request_id}", response_model=SyncRequestOut)
+def get_sync_request(
+    request_id: uuid.UUID,
+    tenant: TenantContext = Depends(require(Permission.connections_read)),
+    session: Session = Depends(tenant_db),
+) -> SyncRequestOut:
+    return service.get_sync_request(session, tenant, request_id)

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ConnectionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    provider: str = Field(min_length=1, max_length=40, description="A provider from GET /api/v1/providers.")
+    display_name: str | None = Field(default=None, max_length=200)
+    config: dict[str, Any] = Field(description="Validated by the provider's config model.")
+    credentials: dict[str, Any] = Field(description="Validated by the provider's credentials model; stored encrypted.")
+
+
+class SyncRequestCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    full_refresh: bool = Field(default=False, description="Ignore stored cursors and re-read everything.")
+
+
+class LastSync(BaseModel):
+    at: datetime | None
+    status: str | None
+    records: int | None
+    error: str | None
+
+
+class ConnectionOut(BaseModel):
+    id: uuid.UUID
+    provider: str
+    display_name: str
+    account_id: str
+    config: dict[str, Any]
+    status: str
+    status_detail: str | None
+    last_sync: LastSync
+    created_at: datetime
+    updated_at: datetime
+
+
+class SyncRequestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    connection_id: uuid.UUID
+    full_refresh: bool
+    status: str
+    run_id: str | None
+    records: int | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ProviderOut(BaseModel):
+    name: str
+    display_name: str
+    streams: list[str]
+    config_schema: dict[str, Any]
+    credentials_schema: dict[str, Any]

@@ -1,0 +1,82 @@
+"""The demo firm `make run` creates: an admin user and a QuickBooks connection to the sandbox.
+
+Idempotent: a second `make run` finds the firm and leaves it (and its synced data) alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import httpx
+from sqlalchemy import select
+
+from core_api.connections.repository import ConnectionRepository
+from core_api.connections.secrets import seal_credentials
+from core_api.db import owner_engine, session_factory, tenant_session
+from core_api.models import Connection, Firm, Membership, User
+from core_api.security.passwords import hash_password
+from core_api.settings import Settings
+from core_api.tenancy import Role, issue_tenant_context
+
+log = logging.getLogger(__name__)
+DEMO_SLUG = "demo"
+DEMO_REALM = "9130357766920001"
+
+
+def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
+    factory = session_factory(owner_engine())
+    with factory() as session, session.begin():
+        user = session.scalar(select(User).where(User.email == settings.demo_email.lower()))
+        if user is None:
+            user = User(
+                email=settings.demo_email.lower(),
+                password_hash=hash_password(settings.demo_password.get_secret_value()),
+                full_name="Demo Admin",
+            )
+            session.add(user)
+            session.flush()
+        user_id = user.id
+        firm_id = session.execute(
+            select(Firm.id).where(Firm.slug == DEMO_SLUG).execution_options(populate_existing=True)
+        ).scalar()
+
+    tenant = issue_tenant_context(firm_id or uuid.uuid4(), Role.firm_admin, user_id)
+    with tenant_session(tenant, factory) as session:
+        if firm_id is None:
+            session.add(Firm(id=tenant.firm_id, name="Demo Accounting LLP", slug=DEMO_SLUG, currency="USD"))
+            session.flush()
+            session.add(Membership(firm_id=tenant.firm_id, user_id=user_id, role=Role.firm_admin))
+        repo = ConnectionRepository(session, tenant)
+        if repo.find_account("quickbooks", DEMO_REALM) is None:
+            _connect_quickbooks(session, repo, sandbox_url)
+    return tenant.firm_id
+
+
+def _connect_quickbooks(session, repo: ConnectionRepository, sandbox_url: str) -> None:
+    from connectors import registry
+
+    spec = registry.get_connector("quickbooks")
+    base = f"{sandbox_url.rstrip('/')}/quickbooks"
+    grant = httpx.post(f"{base}/_sandbox/realms/{DEMO_REALM}/grant", timeout=10).raise_for_status().json()
+    config = spec.config_model.model_validate(
+        {
+            "realm_id": DEMO_REALM,
+            "environment": "sandbox",
+            "api_base_url": base,
+            "discovery_url": f"{base}/.well-known/openid_sandbox_configuration",
+            "client_id": grant["client_id"],
+        }
+    )
+    credentials = spec.credentials_model.model_validate(
+        {"client_secret": grant["client_secret"], "refresh_token": grant["refresh_token"]}
+    )
+    connection = Connection(
+        provider="quickbooks",
+        account_id=DEMO_REALM,
+        display_name="QuickBooks (sandbox)",
+        config=config.model_dump(mode="json"),
+    )
+    seal_credentials(connection, credentials)
+    repo.add(connection)
+    log.info("demo QuickBooks connection created for realm %s", DEMO_REALM)

@@ -1,0 +1,33 @@
+"""/healthz: the process is up. /readyz: the database answers and the schema is at Alembic head."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core_api.auth.dependencies import db_sessions
+from core_api.errors import problem
+from core_api.migrate import head_revision
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=None)
+def readyz(request: Request, sessions: sessionmaker[Session] = Depends(db_sessions)) -> dict | JSONResponse:
+    expected = head_revision()
+    try:
+        with sessions() as session:
+            current = session.execute(text("select version_num from app.alembic_version")).scalar()
+    except SQLAlchemyError as exc:
+        return problem(503, "Service Unavailable", f"database unreachable: {type(exc).__name__}", request)
+    if current != expected:
+        return problem(503, "Service Unavailable", f"schema at {current}, code expects {expected}", request)
+    return {"status": "ready", "database": "ok", "schema": current}

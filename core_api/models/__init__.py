@@ -1,0 +1,35 @@
+"""SQLAlchemy models, one Base. Import from here so Alembic sees every table."""
+
+from core_api.models.base import APP_SCHEMA, WAREHOUSE_SCHEMA, Base
+from core_api.models.client import Client, ExternalRef
+from core_api.models.connection import Connection, SyncRequest, SyncState
+from core_api.models.firm import Firm, Membership, User
+from core_api.models.warehouse import QuickBooksCustomer
+
+# Tables carrying firm_id: every one gets FORCE row-level security in the migrations.
+FIRM_SCOPED_TABLES = [
+    "app.firms",
+    "app.memberships",
+    "app.clients",
+    "app.external_refs",
+    "app.connections",
+    "app.sync_requests",
+    "app.sync_state",
+    "warehouse.quickbooks_customers",
+]
+
+__all__ = [
+    "APP_SCHEMA",
+    "WAREHOUSE_SCHEMA",
+    "Base",
+    "Client",
+    "Connection",
+    "ExternalRef",
+    "FIRM_SCOPED_TABLES",
+    "Firm",
+    "Membership",
+    "QuickBooksCustomer",
+    "SyncRequest",
+    "SyncState",
+    "User",
+]

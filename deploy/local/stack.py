@@ -1,0 +1,257 @@
+"""`make run`: the whole firmsync stack on one machine, in the production topology.
+
+Starts (or reuses) the embedded PostgreSQL when DATABASE_URL is unset, migrates the app schema and
+Dagster's instance storage, seeds the demo firm, then runs: the sandbox vendors, the API, a Dagster
+code-location gRPC server, dagster-webserver and dagster-daemon. Ctrl-C or SIGTERM stops all of them
+(and the embedded database). Everything lives under FIRMSYNC_DATA_DIR (default ./.data), so a second
+run reuses the data. The end-to-end tests start the stack through this same script.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Ports:
+    api: int = int(os.environ.get("FIRMSYNC_API_PORT", 8000))
+    sandbox: int = int(os.environ.get("SANDBOX_PORT", 8900))
+    webserver: int = int(os.environ.get("DAGSTER_WEBSERVER_PORT", 3000))
+    grpc: int = int(os.environ.get("DAGSTER_GRPC_PORT", 4266))
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    ports: Ports = field(default_factory=Ports)
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    children: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
+    embedded: object | None = None
+    stopping: bool = False
+
+    # ---- preparation -------------------------------------------------------------------------
+
+    def load_secrets(self) -> None:
+        """Dev secrets, generated once per data dir and reused; explicit environment wins."""
+        path = self.data_dir / "secrets.env"
+        if not path.exists():
+            path.write_text(
+                f"FIRMSYNC_JWT_SECRET={secrets.token_urlsafe(48)}\n"
+                f"FIRMSYNC_ENCRYPTION_KEYS={Fernet.generate_key().decode()}\n"
+            )
+            path.chmod(0o600)
+        for line in path.read_text().splitlines():
+            key, _, value = line.partition("=")
+            self.env.setdefault(key, value)
+
+    def database(self) -> None:
+        if self.env.get("DATABASE_URL"):
+            self.env.setdefault("DAGSTER_PG_URL", self.env["DATABASE_URL"].replace("+psycopg", ""))
+            return
+        from core_api import embedded_db
+
+        step("starting embedded PostgreSQL")
+        self.embedded = embedded_db.start(self.data_dir, stop_on_exit=False)
+        self.env["DATABASE_URL"] = self.embedded.url(embedded_db.APP_DATABASE)
+        self.env["DAGSTER_PG_URL"] = self.embedded.url(embedded_db.DAGSTER_DATABASE)
+
+    def dagster_home(self) -> None:
+        home = self.data_dir / "dagster_home"
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
+        workspace = (ROOT / "workspace.yaml").read_text().replace("${DAGSTER_GRPC_PORT}", str(self.ports.grpc))
+        (home / "workspace.yaml").write_text(workspace)
+        self.env["DAGSTER_HOME"] = str(home)
+
+    def run_once(self, name: str, *args: str) -> None:
+        step(name)
+        log = self.data_dir / "logs" / f"{name.replace(' ', '_')}.log"
+        with log.open("ab") as out:
+            result = subprocess.run(args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        if result.returncode != 0:
+            raise StartupError(name, log)
+
+    # ---- long-running processes ---------------------------------------------------------------
+
+    def start(self, name: str, *args: str) -> None:
+        log = (self.data_dir / "logs" / f"{name}.log").open("ab")
+        proc = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: we stop it and everything it spawned
+            preexec_fn=_default_signals,
+        )
+        self.children.append((name, proc))
+
+    def wait_http(self, name: str, url: str, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_children()
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise StartupError(name, self.data_dir / "logs" / f"{name}.log")
+
+    def wait_grpc(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_children()
+            probe = subprocess.run(
+                [str(BIN / "dagster"), "api", "grpc-health-check", "-p", str(self.ports.grpc), "-h", "127.0.0.1"],
+                env=self.env, capture_output=True,
+            )
+            if probe.returncode == 0:
+                return
+            time.sleep(1)
+        raise StartupError("code-server", self.data_dir / "logs" / "code-server.log")
+
+    def check_children(self) -> None:
+        for name, proc in self.children:
+            if proc.poll() is not None and not self.stopping:
+                raise StartupError(name, self.data_dir / "logs" / f"{name}.log", exited=proc.returncode)
+
+    def stop(self) -> None:
+        self.stopping = True
+        for _name, proc in reversed(self.children):
+            if proc.poll() is None:
+                _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for _name, proc in reversed(self.children):
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait()
+        if self.embedded is not None:
+            self.embedded.stop()  # type: ignore[attr-defined]
+            self.embedded = None
+
+    # ---- the whole sequence -------------------------------------------------------------------
+
+    def up(self) -> None:
+        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self.load_secrets()
+        self.database()
+        self.dagster_home()
+        py = sys.executable
+        sandbox_url = f"http://127.0.0.1:{self.ports.sandbox}"
+        self.env["FIRMSYNC_SANDBOX_URL"] = sandbox_url
+        self.env["FIRMSYNC_DATA_DIR"] = str(self.data_dir)
+
+        self.run_once("migrate app schema", py, "-m", "core_api.manage", "migrate")
+        self.run_once("migrate dagster storage", str(BIN / "dagster"), "instance", "migrate")
+
+        step(f"starting sandbox vendors on {sandbox_url}")
+        self.start("sandbox", py, "-m", "connectors.sandbox", "--host", "127.0.0.1", "--port", str(self.ports.sandbox))
+        self.wait_http("sandbox", f"{sandbox_url}/healthz")
+        self.run_once("seed demo firm", py, "-m", "core_api.manage", "seed-demo", "--sandbox-url", sandbox_url)
+
+        step(f"starting API on http://127.0.0.1:{self.ports.api}")
+        self.start(
+            "api", py, "-m", "uvicorn", "--factory", "core_api.app:create_app",
+            "--host", "127.0.0.1", "--port", str(self.ports.api), "--no-access-log",
+        )
+        step(f"starting Dagster code server (gRPC :{self.ports.grpc}), webserver and daemon")
+        self.start(
+            "code-server", str(BIN / "dagster"), "api", "grpc", "-m", "pipelines.definitions",
+            "-h", "127.0.0.1", "-p", str(self.ports.grpc),
+        )
+        self.wait_http("api", f"http://127.0.0.1:{self.ports.api}/readyz")
+        self.wait_grpc()
+        workspace = str(Path(self.env["DAGSTER_HOME"]) / "workspace.yaml")
+        self.start(
+            "dagster-webserver", str(BIN / "dagster-webserver"), "-w", workspace,
+            "-h", "127.0.0.1", "-p", str(self.ports.webserver),
+        )
+        self.start("dagster-daemon", str(BIN / "dagster-daemon"), "run", "-w", workspace)
+        self.wait_http("dagster-webserver", f"http://127.0.0.1:{self.ports.webserver}/server_info")
+
+    def banner(self) -> str:
+        email = self.env.get("FIRMSYNC_DEMO_EMAIL", "admin@demo.firmsync.test")
+        password = self.env.get("FIRMSYNC_DEMO_PASSWORD", "demo-password")
+        return "\n".join(
+            [
+                "",
+                "firmsync is running.",
+                f"  API        http://127.0.0.1:{self.ports.api}/docs",
+                f"  Dagster UI http://127.0.0.1:{self.ports.webserver}",
+                f"  Sandbox    http://127.0.0.1:{self.ports.sandbox}",
+                f"  Log in     POST /api/v1/auth/login  email={email}  password={password}",
+                f"  Data       {self.data_dir}   logs: {self.data_dir / 'logs'}",
+                "Press Ctrl-C to stop everything.",
+                "",
+            ]
+        )
+
+
+class StartupError(RuntimeError):
+    def __init__(self, name: str, log: Path, exited: int | None = None) -> None:
+        tail = log.read_text(errors="replace").splitlines()[-30:] if log.exists() else []
+        what = f"exited with {exited}" if exited is not None else "failed"
+        super().__init__(f"{name} {what}; last lines of {log}:\n" + "\n".join(tail))
+
+
+def _default_signals() -> None:
+    # Dagster processes ignore SIGINT/SIGTERM if they inherit SIG_IGN (e.g. from a background shell).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def step(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def main() -> int:
+    data_dir = Path(os.environ.get("FIRMSYNC_DATA_DIR", ROOT / ".data")).resolve()
+    stack = Stack(data_dir=data_dir)
+
+    def _stop(signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        stack.up()
+        print(stack.banner(), flush=True)
+        while True:
+            stack.check_children()
+            time.sleep(1)
+    except KeyboardInterrupt:
+        step("stopping")
+        return 0
+    except StartupError as exc:
+        print(f"firmsync: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""firmsync's Dagster code location: every exchange with an outside system, as software-defined assets."""

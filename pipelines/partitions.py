@@ -1,0 +1,14 @@
+"""One dynamic partition per connection, per provider (a QuickBooks asset never sees a Xero key).
+
+The `connection_partitions` sensor keeps each set equal to the provider's live connections.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+quickbooks_connections = dg.DynamicPartitionsDefinition(name="quickbooks_connections")
+
+BY_PROVIDER: dict[str, dg.DynamicPartitionsDefinition] = {
+    "quickbooks": quickbooks_connections,
+}

@@ -1,0 +1,58 @@
+"""Dagster resources: the firmsync database and vendor client factories (swappable in tests)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+from sqlalchemy.orm import Session
+
+from core_api.connections.system import tenant_for_connection
+from core_api.db import system_session, tenant_session
+from core_api.models import Connection
+from core_api.tenancy import TenantContext
+
+
+class FirmsyncDatabase(dg.ConfigurableResource):
+    """Sessions on firmsync's database. Settings (DATABASE_URL etc.) come from the environment.
+
+    `system()` is the owner role, for cross-tenant reads; `tenant()` is the API's role with the firm
+    set, so row-level security checks every row a sync writes.
+    """
+
+    @contextmanager
+    def system(self) -> Iterator[Session]:
+        with system_session() as session:
+            yield session
+
+    @contextmanager
+    def tenant(self, tenant: TenantContext) -> Iterator[Session]:
+        with tenant_session(tenant) as session:
+            yield session
+
+    def connection(self, connection_id: uuid.UUID) -> tuple[TenantContext, Connection]:
+        with self.system() as session:
+            return tenant_for_connection(session, connection_id)
+
+
+class QuickBooksApi(dg.ConfigurableResource):
+    """Builds the QuickBooks client for one connection; retry/timeouts are operator-tunable here."""
+
+    timeout_seconds: float = 30.0
+    max_attempts: int = 6
+    page_size: int = 1000
+
+    def client(self, config: dict, credentials: dict, on_tokens):
+        from connectors.base import RetryPolicy
+        from connectors.quickbooks.client import QuickBooksClient
+        from connectors.quickbooks.config import QuickBooksConfig, QuickBooksCredentials
+
+        return QuickBooksClient(
+            QuickBooksConfig.model_validate(config),
+            QuickBooksCredentials.model_validate(credentials),
+            on_tokens=on_tokens,
+            retry_policy=RetryPolicy(max_attempts=self.max_attempts),
+            timeout=self.timeout_seconds,
+        )

@@ -1,0 +1,87 @@
+"""Sensors: keep partitions equal to live connections, and turn sync requests into runs.
+
+The API only writes rows; these sensors read them. run_key = sync request id, so a request is run
+once however often a tick repeats; the cursor is the request's `seq`, so none is skipped.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from core_api.connections.repository import (
+    system_fail_sync_requests,
+    system_live_connections,
+    system_pending_sync_requests,
+)
+from pipelines.assets.quickbooks import FULL_REFRESH_TAG, REQUEST_TAG
+from pipelines.jobs import SYNC_JOBS
+from pipelines.partitions import BY_PROVIDER
+from pipelines.resources import FirmsyncDatabase
+
+
+def partition_changes(instance: dg.DagsterInstance, wanted_by_provider: dict[str, set[str]], *, remove: bool):
+    """Add/delete requests that make each provider's partitions match `wanted_by_provider`."""
+    requests: list = []
+    for provider, partitions in BY_PROVIDER.items():
+        known = set(instance.get_dynamic_partitions(partitions.name))
+        wanted = wanted_by_provider.get(provider, set())
+        if added := sorted(wanted - known):
+            requests.append(partitions.build_add_request(added))
+        if remove and (removed := sorted(known - wanted)):
+            requests.append(partitions.build_delete_request(removed))
+    return requests
+
+
+@dg.sensor(
+    name="connection_partitions",
+    minimum_interval_seconds=15,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Adds a partition for each new connection and removes those of deleted connections.",
+)
+def connection_partitions(context: dg.SensorEvaluationContext, db: FirmsyncDatabase):
+    live: dict[str, set[str]] = {}
+    with db.system() as session:
+        for connection in system_live_connections(session):
+            live.setdefault(connection.provider, set()).add(str(connection.id))
+    changes = partition_changes(context.instance, live, remove=True)
+    if not changes:
+        return dg.SkipReason("partitions match the live connections")
+    return dg.SensorResult(dynamic_partitions_requests=changes)
+
+
+@dg.sensor(
+    name="sync_requests",
+    minimum_interval_seconds=5,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    jobs=list(SYNC_JOBS.values()),
+    description="Turns pending rows of app.sync_requests (POST /connections/{id}/sync) into runs.",
+)
+def sync_requests(context: dg.SensorEvaluationContext, db: FirmsyncDatabase):
+    with db.system() as session:
+        pending = system_pending_sync_requests(session, int(context.cursor or 0))
+        unrunnable = [r.id for r, c in pending if c.deleted_at is not None or c.provider not in SYNC_JOBS]
+        if unrunnable:
+            system_fail_sync_requests(session, unrunnable, "connection deleted or provider has no sync job")
+    if not pending:
+        return dg.SkipReason("no pending sync requests")
+
+    runs, wanted = [], {}
+    for request, connection in pending:
+        if request.id in unrunnable:
+            continue
+        key = str(connection.id)
+        wanted.setdefault(connection.provider, set()).add(key)
+        runs.append(
+            dg.RunRequest(
+                run_key=str(request.id),
+                job_name=SYNC_JOBS[connection.provider].name,
+                partition_key=key,
+                tags={REQUEST_TAG: str(request.id), FULL_REFRESH_TAG: str(request.full_refresh).lower()},
+            )
+        )
+    return dg.SensorResult(
+        run_requests=runs,
+        # A connection created seconds ago may not have its partition yet: add it in the same result.
+        dynamic_partitions_requests=partition_changes(context.instance, wanted, remove=False),
+        cursor=str(max(request.seq for request, _ in pending)),
+    )

@@ -1,0 +1,92 @@
+"""Shared test infrastructure: one real PostgreSQL database per session, migrated once with Alembic.
+
+TEST_DATABASE_URL (an owner/superuser URL) points the suite at an existing server, where a fresh
+database is created and dropped; unset, an embedded PostgreSQL is started in a temporary directory.
+API tests run inside an outer transaction that is rolled back (sessions join it via savepoints).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from cryptography.fernet import Fernet
+from psycopg import sql
+from sqlalchemy import create_engine, pool, text
+from sqlalchemy.engine import make_url
+
+# Settings are read once per process; give the suite its own secrets before anything imports them.
+os.environ.setdefault("FIRMSYNC_JWT_SECRET", "test-secret-" + "x" * 40)
+os.environ.setdefault("FIRMSYNC_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+os.environ.setdefault("FIRMSYNC_APP_DB_ROLE", "firmsync_app_test")
+
+
+def _admin_url() -> tuple[str, object | None]:
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        return external, None
+    from core_api import embedded_db
+
+    data_dir = Path(tempfile.mkdtemp(prefix="firmsync-test-pg-"))
+    pg = embedded_db.start(data_dir, stop_on_exit=False)
+    return pg.url("postgres"), pg
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    admin, embedded = _admin_url()
+    name = f"firmsync_test_{uuid.uuid4().hex[:10]}"
+    plain_admin = admin.replace("+psycopg", "")
+    with psycopg.connect(plain_admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    url = make_url(plain_admin).set(database=name).render_as_string(hide_password=False)
+    os.environ["DATABASE_URL"] = url
+
+    from core_api import db, migrate
+    from core_api.settings import get_settings
+
+    get_settings.cache_clear()
+    db.owner_engine.cache_clear()
+    db.app_engine.cache_clear()
+    migrate.upgrade(url, get_settings())
+    yield url
+    db.owner_engine().dispose()
+    db.app_engine().dispose()
+    with psycopg.connect(plain_admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    if embedded is not None:
+        embedded.stop()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url):
+    from core_api.settings import get_settings
+
+    return get_settings()
+
+
+@pytest.fixture
+def app_connection(database_url):
+    """A connection as the API's role, inside a transaction rolled back after the test."""
+    from core_api.db import app_engine
+
+    with app_engine().connect() as conn:
+        outer = conn.begin()
+        yield conn
+        outer.rollback()
+
+
+@pytest.fixture
+def owner_engine(database_url):
+    engine = create_engine(make_url(database_url).set(drivername="postgresql+psycopg"), poolclass=pool.NullPool)
+    yield engine
+    engine.dispose()
+
+
+def set_firm(conn, firm_id: uuid.UUID | None) -> None:
+    conn.execute(text("select set_config('app.firm_id', :f, true)"), {"f": str(firm_id) if firm_id else ""})
