@@ -22,7 +22,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="firmsync API",
         version=VERSION,
-        description="The firm's own records, integrations and sync requests. Errors are application/problem+json.",
+        description=(
+            "The firm's own records, integrations and sync requests. Errors are application/problem+json."
+        ),
     )
     if settings.cors_origins:
         app.add_middleware(

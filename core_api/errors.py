@@ -25,7 +25,13 @@ class ProblemError(Exception):
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail or title)
-        self.status, self.title, self.detail, self.errors, self.headers = status, title, detail, errors, headers
+        self.status, self.title, self.detail, self.errors, self.headers = (
+            status,
+            title,
+            detail,
+            errors,
+            headers,
+        )
 
 
 class NotFound(ProblemError):
@@ -40,7 +46,12 @@ class Conflict(ProblemError):
 
 
 def problem(status: int, title: str, detail: str | None, request: Request, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "instance": request.url.path}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "instance": request.url.path,
+    }
     if detail:
         body["detail"] = detail
     body.update({k: v for k, v in extra.items() if v is not None})
@@ -67,7 +78,9 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"field": _field(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
         if any(e["type"] == "json_invalid" for e in exc.errors()):
-            return problem(400, "Malformed JSON", "The request body is not valid JSON.", request, errors=errors)
+            return problem(
+                400, "Malformed JSON", "The request body is not valid JSON.", request, errors=errors
+            )
         return problem(422, "Validation Error", "The request has invalid fields.", request, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)

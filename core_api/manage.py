@@ -13,7 +13,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m core_api.manage")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create the API role and upgrade the schema to Alembic head")
-    seed = sub.add_parser("seed-demo", help="create the demo firm, its admin and a sandbox QuickBooks connection")
+    seed = sub.add_parser(
+        "seed-demo", help="create the demo firm, its admin and a sandbox QuickBooks connection"
+    )
     seed.add_argument("--sandbox-url", default=None)
     sub.add_parser("check-config", help="validate the environment and exit")
     args = parser.parse_args(argv)

@@ -37,7 +37,9 @@ def ensure_roles(engine: Engine, settings: Settings) -> None:
     password = settings.app_db_password.get_secret_value()
     with engine.begin() as conn:
         raw = conn.connection.driver_connection
-        exists = conn.execute(text("select 1 from pg_roles where rolname = :r"), {"r": API_GROUP_ROLE}).first()
+        exists = conn.execute(
+            text("select 1 from pg_roles where rolname = :r"), {"r": API_GROUP_ROLE}
+        ).first()
         if not exists:
             conn.execute(text(f"create role {API_GROUP_ROLE} nologin"))
         exists = conn.execute(text("select 1 from pg_roles where rolname = :r"), {"r": role}).first()
@@ -47,7 +49,9 @@ def ensure_roles(engine: Engine, settings: Settings) -> None:
         )
         conn.exec_driver_sql(stmt.as_string(raw))
         conn.exec_driver_sql(
-            sql.SQL("grant {} to {}").format(sql.Identifier(API_GROUP_ROLE), sql.Identifier(role)).as_string(raw)
+            sql.SQL("grant {} to {}")
+            .format(sql.Identifier(API_GROUP_ROLE), sql.Identifier(role))
+            .as_string(raw)
         )
 
 

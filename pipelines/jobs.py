@@ -3,12 +3,10 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.assets.quickbooks import APP_CLIENTS, CUSTOMERS
-from pipelines.partitions import quickbooks_connections
 
 quickbooks_sync_job = dg.define_asset_job(
     "quickbooks_sync_job",
     selection=dg.AssetSelection.assets(CUSTOMERS, APP_CLIENTS),
-    partitions_def=quickbooks_connections,
     description="Sync one QuickBooks connection: customers into the warehouse, then into app.clients.",
 )
 

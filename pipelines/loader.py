@@ -7,9 +7,8 @@ executemany; DESIGN requires this loader to stay within 80% of the raw path's th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from psycopg import sql
@@ -28,13 +27,20 @@ class LoadStats:
         return self.inserted + self.updated
 
 
-def _copy_value(value: Any) -> Any:
-    # psycopg's COPY adapts most types itself; dicts/lists must be JSON text for jsonb columns.
-    if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
+def copy_rows(rows: list[dict[str, Any]], columns: list[str]) -> Iterator[tuple[Any, ...]]:
+    """Tuples for COPY. psycopg adapts scalars itself; only JSON columns need encoding, and which
+    columns those are is decided once from the first row rather than per cell."""
+    json_columns = {i for i, c in enumerate(columns) if isinstance(rows[0][c], dict | list)}
+    if not json_columns:
+        for row in rows:
+            yield tuple(row[c] for c in columns)
+        return
+    for row in rows:
+        values = [row[c] for c in columns]
+        for i in json_columns:
+            if values[i] is not None:
+                values[i] = json.dumps(values[i], default=str)
+        yield tuple(values)
 
 
 def bulk_upsert(
@@ -69,14 +75,14 @@ def bulk_upsert(
     raw = session.connection().connection.driver_connection
     with raw.cursor() as cur:
         cur.execute(
-            sql.SQL("create temp table if not exists {temp} (like {target} including defaults) on commit drop").format(
-                temp=temp, target=target
-            )
+            sql.SQL(
+                "create temp table if not exists {temp} (like {target} including defaults) on commit drop"
+            ).format(temp=temp, target=target)
         )
         cur.execute(sql.SQL("truncate {temp}").format(temp=temp))
         with cur.copy(sql.SQL("copy {temp} ({cols}) from stdin").format(temp=temp, cols=cols)) as copy:
-            for row in rows:
-                copy.write_row([_copy_value(row[c]) for c in columns])
+            for values in copy_rows(rows, columns):
+                copy.write_row(values)
         cur.execute(
             sql.SQL(
                 "insert into {target} ({cols}) select {cols} from {temp} "

@@ -83,10 +83,22 @@ def app_connection(database_url):
 
 @pytest.fixture
 def owner_engine(database_url):
-    engine = create_engine(make_url(database_url).set(drivername="postgresql+psycopg"), poolclass=pool.NullPool)
+    engine = create_engine(
+        make_url(database_url).set(drivername="postgresql+psycopg"), poolclass=pool.NullPool
+    )
     yield engine
     engine.dispose()
 
 
 def set_firm(conn, firm_id: uuid.UUID | None) -> None:
     conn.execute(text("select set_config('app.firm_id', :f, true)"), {"f": str(firm_id) if firm_id else ""})
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory):
+    """The vendor sandbox as a real HTTP server (one per test session; tests use one realm each)."""
+    from tests.support.processes import SandboxServer
+
+    server = SandboxServer(tmp_path_factory.mktemp("sandbox"))
+    yield server
+    server.stop()

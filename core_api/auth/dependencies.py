@@ -28,7 +28,10 @@ def current_tenant(
     settings: Settings = Depends(get_settings),
 ) -> TenantContext:
     unauthorized = ProblemError(
-        401, "Unauthorized", "A valid bearer access token is required.", headers={"WWW-Authenticate": "Bearer"}
+        401,
+        "Unauthorized",
+        "A valid bearer access token is required.",
+        headers={"WWW-Authenticate": "Bearer"},
     )
     if credentials is None:
         raise unauthorized

@@ -11,7 +11,9 @@ class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
-    firm_id: uuid.UUID | None = Field(default=None, description="Which firm to sign in to; default: the first.")
+    firm_id: uuid.UUID | None = Field(
+        default=None, description="Which firm to sign in to; default: the first."
+    )
 
 
 class RefreshRequest(BaseModel):
@@ -28,7 +30,7 @@ class FirmSummary(BaseModel):
 class TokenResponse(BaseModel):
     access_token: str
     refresh_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
     firm: FirmSummary
 

@@ -24,7 +24,9 @@ def find_user(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
-def login(session: Session, settings: Settings, email: str, password: str, firm_id: uuid.UUID | None) -> TokenResponse:
+def login(
+    session: Session, settings: Settings, email: str, password: str, firm_id: uuid.UUID | None
+) -> TokenResponse:
     user = find_user(session, email)
     # Verify even when the user is unknown, so both cases take the same time.
     password_ok = passwords.verify_password(user.password_hash if user else None, password)

@@ -89,7 +89,9 @@ def _etag_version(if_match: str | None) -> int | None:
     value = if_match.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
         raise ProblemError(
-            400, "Bad Request", "If-Match must be an ETag from this API.",
-            errors=[{"field": "If-Match", "message": "expected a quoted version number, e.g. \"3\""}],
+            400,
+            "Bad Request",
+            "If-Match must be an ETag from this API.",
+            errors=[{"field": "If-Match", "message": 'expected a quoted version number, e.g. "3"'}],
         )
     return int(value)

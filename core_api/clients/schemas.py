@@ -29,7 +29,9 @@ class ClientCreate(ClientFields):
 class ClientUpdate(ClientFields):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     status: ClientStatus | None = None
-    version: int | None = Field(default=None, ge=1, description="Optimistic concurrency: the version you read.")
+    version: int | None = Field(
+        default=None, ge=1, description="Optimistic concurrency: the version you read."
+    )
 
 
 class ExternalRefOut(BaseModel):

@@ -51,7 +51,9 @@ def update_client(
         raise NotFound("client")
     expected = body.version if body.version is not None else if_match
     if expected is not None and expected != client.version:
-        raise Conflict(f"client was modified (version {client.version}, you sent {expected})", field="version")
+        raise Conflict(
+            f"client was modified (version {client.version}, you sent {expected})", field="version"
+        )
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
     for field, value in changes.items():
         setattr(client, field, value)

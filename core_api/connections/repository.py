@@ -19,11 +19,15 @@ class ConnectionRepository:
         self.session, self.tenant = session, tenant
 
     def list(self, *, limit: int, offset: int, provider: str | None) -> tuple[list[Connection], int]:
-        stmt = select(Connection).where(Connection.firm_id == self.tenant.firm_id, Connection.deleted_at.is_(None))
+        stmt = select(Connection).where(
+            Connection.firm_id == self.tenant.firm_id, Connection.deleted_at.is_(None)
+        )
         if provider:
             stmt = stmt.where(Connection.provider == provider)
         total = self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = self.session.scalars(stmt.order_by(Connection.created_at, Connection.id).limit(limit).offset(offset))
+        rows = self.session.scalars(
+            stmt.order_by(Connection.created_at, Connection.id).limit(limit).offset(offset)
+        )
         return list(rows), total
 
     def get(self, connection_id: uuid.UUID, *, for_update: bool = False) -> Connection | None:
@@ -59,7 +63,9 @@ class ConnectionRepository:
         connection.status = "disabled"
         self.session.flush()
 
-    def request_sync(self, connection: Connection, *, requested_by: uuid.UUID | None, full_refresh: bool) -> SyncRequest:
+    def request_sync(
+        self, connection: Connection, *, requested_by: uuid.UUID | None, full_refresh: bool
+    ) -> SyncRequest:
         request = SyncRequest(
             firm_id=self.tenant.firm_id,
             connection_id=connection.id,
@@ -73,7 +79,9 @@ class ConnectionRepository:
 
     def get_sync_request(self, request_id: uuid.UUID) -> SyncRequest | None:
         return self.session.scalar(
-            select(SyncRequest).where(SyncRequest.firm_id == self.tenant.firm_id, SyncRequest.id == request_id)
+            select(SyncRequest).where(
+                SyncRequest.firm_id == self.tenant.firm_id, SyncRequest.id == request_id
+            )
         )
 
     # --- sync bookkeeping, used by pipelines inside the tenant transaction that loads the rows ---

@@ -28,13 +28,14 @@ def list_providers(_: TenantContext = Depends(current_tenant)) -> list[ProviderO
     """What can be connected, with JSON schemas the SPA renders as the connect form."""
     return [
         ProviderOut(
-            name=spec.name,
+            name=spec.provider,
             display_name=spec.display_name,
+            description=spec.description,
             streams=list(spec.streams),
             config_schema=spec.config_model.model_json_schema(),
             credentials_schema=spec.credentials_model.model_json_schema(),
         )
-        for spec in registry.all_connectors()
+        for spec in registry.CONNECTORS.values()
     ]
 
 
@@ -45,7 +46,9 @@ def list_connections(
     tenant: TenantContext = Depends(require(Permission.connections_read)),
     session: Session = Depends(tenant_db),
 ) -> Page[ConnectionOut]:
-    rows, total = ConnectionRepository(session, tenant).list(limit=page.limit, offset=page.offset, provider=provider)
+    rows, total = ConnectionRepository(session, tenant).list(
+        limit=page.limit, offset=page.offset, provider=provider
+    )
     return Page(items=[service.to_out(c) for c in rows], total=total, limit=page.limit, offset=page.offset)
 
 

@@ -12,7 +12,9 @@ class ConnectionCreate(BaseModel):
     provider: str = Field(min_length=1, max_length=40, description="A provider from GET /api/v1/providers.")
     display_name: str | None = Field(default=None, max_length=200)
     config: dict[str, Any] = Field(description="Validated by the provider's config model.")
-    credentials: dict[str, Any] = Field(description="Validated by the provider's credentials model; stored encrypted.")
+    credentials: dict[str, Any] = Field(
+        description="Validated by the provider's credentials model; stored encrypted."
+    )
 
 
 class SyncRequestCreate(BaseModel):
@@ -57,6 +59,7 @@ class SyncRequestOut(BaseModel):
 class ProviderOut(BaseModel):
     name: str
     display_name: str
+    description: str
     streams: list[str]
     config_schema: dict[str, Any]
     credentials_schema: dict[str, Any]

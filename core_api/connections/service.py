@@ -35,7 +35,9 @@ def _invalid(prefix: str, exc: ValidationError) -> ProblemError:
     errors = [
         {"field": ".".join([prefix, *(str(p) for p in e["loc"])]), "message": e["msg"]} for e in exc.errors()
     ]
-    return ProblemError(422, "Validation Error", f"The {prefix} is not valid for this provider.", errors=errors)
+    return ProblemError(
+        422, "Validation Error", f"The {prefix} is not valid for this provider.", errors=errors
+    )
 
 
 def create_connection(session: Session, tenant: TenantContext, body: ConnectionCreate) -> ConnectionOut:
@@ -57,7 +59,9 @@ def create_connection(session: Session, tenant: TenantContext, body: ConnectionC
     repo = ConnectionRepository(session, tenant)
     account_id = spec.account_id(config)
     if repo.find_account(body.provider, account_id) is not None:
-        raise Conflict(f"this firm already has a {body.provider} connection for account {account_id}", field="config")
+        raise Conflict(
+            f"this firm already has a {body.provider} connection for account {account_id}", field="config"
+        )
     connection = Connection(
         provider=body.provider,
         account_id=account_id,

@@ -20,12 +20,12 @@ FIRM_SCOPED_TABLES = [
 
 __all__ = [
     "APP_SCHEMA",
+    "FIRM_SCOPED_TABLES",
     "WAREHOUSE_SCHEMA",
     "Base",
     "Client",
     "Connection",
     "ExternalRef",
-    "FIRM_SCOPED_TABLES",
     "Firm",
     "Membership",
     "QuickBooksCustomer",

@@ -34,12 +34,17 @@ def created_at() -> Mapped[datetime]:
 
 
 def updated_at() -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False)
+    return mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
 
 
 def firm_fk() -> Mapped[uuid.UUID]:
     from sqlalchemy import ForeignKey
 
     return mapped_column(
-        UUID(as_uuid=True), ForeignKey(f"{APP_SCHEMA}.firms.id", ondelete="CASCADE"), nullable=False, index=True
+        UUID(as_uuid=True),
+        ForeignKey(f"{APP_SCHEMA}.firms.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
     )

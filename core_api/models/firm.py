@@ -44,7 +44,10 @@ class Membership(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     firm_id: Mapped[uuid.UUID] = firm_fk()
     user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey(f"{APP_SCHEMA}.users.id", ondelete="CASCADE"), nullable=False, index=True
+        UUID(as_uuid=True),
+        ForeignKey(f"{APP_SCHEMA}.users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
     )
     role: Mapped[Role] = mapped_column(
         Enum(Role, name="role", schema=APP_SCHEMA, values_callable=lambda e: [m.value for m in e]),

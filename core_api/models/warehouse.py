@@ -15,10 +15,16 @@ from core_api.models.base import APP_SCHEMA, WAREHOUSE_SCHEMA, Base
 
 class QuickBooksCustomer(Base):
     __tablename__ = "quickbooks_customers"
-    __table_args__ = {"schema": WAREHOUSE_SCHEMA, "comment": "QuickBooks Online Customer entities, one row per (connection, Id)."}
+    __table_args__ = {
+        "schema": WAREHOUSE_SCHEMA,
+        "comment": "QuickBooks Online Customer entities, one row per (connection, Id).",
+    }
 
     firm_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey(f"{APP_SCHEMA}.firms.id", ondelete="CASCADE"), nullable=False, index=True
+        UUID(as_uuid=True),
+        ForeignKey(f"{APP_SCHEMA}.firms.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
     )
     connection_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True),
@@ -44,5 +50,7 @@ class QuickBooksCustomer(Base):
     created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     raw: Mapped[dict] = mapped_column(JSONB, nullable=False)
-    synced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    synced_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -9,6 +9,7 @@ run reuses the data. The end-to-end tests start the stack through this same scri
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -72,7 +73,9 @@ class Stack:
         home = self.data_dir / "dagster_home"
         home.mkdir(parents=True, exist_ok=True)
         (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
-        workspace = (ROOT / "workspace.yaml").read_text().replace("${DAGSTER_GRPC_PORT}", str(self.ports.grpc))
+        workspace = (
+            (ROOT / "workspace.yaml").read_text().replace("${DAGSTER_GRPC_PORT}", str(self.ports.grpc))
+        )
         (home / "workspace.yaml").write_text(workspace)
         self.env["DAGSTER_HOME"] = str(home)
 
@@ -117,8 +120,17 @@ class Stack:
         while time.monotonic() < deadline:
             self.check_children()
             probe = subprocess.run(
-                [str(BIN / "dagster"), "api", "grpc-health-check", "-p", str(self.ports.grpc), "-h", "127.0.0.1"],
-                env=self.env, capture_output=True,
+                [
+                    str(BIN / "dagster"),
+                    "api",
+                    "grpc-health-check",
+                    "-p",
+                    str(self.ports.grpc),
+                    "-h",
+                    "127.0.0.1",
+                ],
+                env=self.env,
+                capture_output=True,
             )
             if probe.returncode == 0:
                 return
@@ -162,26 +174,60 @@ class Stack:
         self.run_once("migrate dagster storage", str(BIN / "dagster"), "instance", "migrate")
 
         step(f"starting sandbox vendors on {sandbox_url}")
-        self.start("sandbox", py, "-m", "connectors.sandbox", "--host", "127.0.0.1", "--port", str(self.ports.sandbox))
+        self.start(
+            "sandbox",
+            py,
+            "-m",
+            "connectors.sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.ports.sandbox),
+        )
         self.wait_http("sandbox", f"{sandbox_url}/healthz")
-        self.run_once("seed demo firm", py, "-m", "core_api.manage", "seed-demo", "--sandbox-url", sandbox_url)
+        self.run_once(
+            "seed demo firm", py, "-m", "core_api.manage", "seed-demo", "--sandbox-url", sandbox_url
+        )
 
         step(f"starting API on http://127.0.0.1:{self.ports.api}")
         self.start(
-            "api", py, "-m", "uvicorn", "--factory", "core_api.app:create_app",
-            "--host", "127.0.0.1", "--port", str(self.ports.api), "--no-access-log",
+            "api",
+            py,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "core_api.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.ports.api),
+            "--no-access-log",
         )
         step(f"starting Dagster code server (gRPC :{self.ports.grpc}), webserver and daemon")
         self.start(
-            "code-server", str(BIN / "dagster"), "api", "grpc", "-m", "pipelines.definitions",
-            "-h", "127.0.0.1", "-p", str(self.ports.grpc),
+            "code-server",
+            str(BIN / "dagster"),
+            "api",
+            "grpc",
+            "-m",
+            "pipelines.definitions",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.ports.grpc),
         )
         self.wait_http("api", f"http://127.0.0.1:{self.ports.api}/readyz")
         self.wait_grpc()
         workspace = str(Path(self.env["DAGSTER_HOME"]) / "workspace.yaml")
         self.start(
-            "dagster-webserver", str(BIN / "dagster-webserver"), "-w", workspace,
-            "-h", "127.0.0.1", "-p", str(self.ports.webserver),
+            "dagster-webserver",
+            str(BIN / "dagster-webserver"),
+            "-w",
+            workspace,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.ports.webserver),
         )
         self.start("dagster-daemon", str(BIN / "dagster-daemon"), "run", "-w", workspace)
         self.wait_http("dagster-webserver", f"http://127.0.0.1:{self.ports.webserver}/server_info")
@@ -218,10 +264,8 @@ def _default_signals() -> None:
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def step(message: str) -> None:

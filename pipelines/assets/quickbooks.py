@@ -1,10 +1,10 @@
 """QuickBooks Online → warehouse.quickbooks_* → app tables, one partition per connection."""
-
-from __future__ import annotations
+# No `from __future__ import annotations` here: Dagster inspects the context annotation at definition time.
 
 import time
 import uuid
 from datetime import UTC, datetime
+from string import Template
 
 import dagster as dg
 from sqlalchemy import text, update
@@ -61,7 +61,11 @@ def quickbooks_sync(context: dg.AssetExecutionContext, db: FirmsyncDatabase, qui
     inserted = updated = unchanged = pages = 0
     try:
         with db.tenant(tenant) as session:
-            cursor = None if full_refresh else ConnectionRepository(session, tenant).get_cursor(connection_id, STREAM)
+            cursor = (
+                None
+                if full_refresh
+                else ConnectionRepository(session, tenant).get_cursor(connection_id, STREAM)
+            )
         for page in client.customer_pages(since=cursor, page_size=quickbooks.page_size):
             rows = [_warehouse_row(p, tenant.firm_id, connection_id, started_at) for p in page.records]
             # Rows and cursor commit together: a killed run resumes from the last committed page.
@@ -71,7 +75,9 @@ def quickbooks_sync(context: dg.AssetExecutionContext, db: FirmsyncDatabase, qui
                 )
                 ConnectionRepository(session, tenant).save_cursor(connection_id, STREAM, page.cursor)
             inserted, updated, unchanged = (
-                inserted + stats.inserted, updated + stats.updated, unchanged + stats.unchanged
+                inserted + stats.inserted,
+                updated + stats.updated,
+                unchanged + stats.unchanged,
             )
             pages += 1
             cursor = page.cursor
@@ -94,7 +100,11 @@ def quickbooks_sync(context: dg.AssetExecutionContext, db: FirmsyncDatabase, qui
             {"c": connection_id},
         ).scalar_one()
     context.log.info(
-        "quickbooks customers: %d pages, %d inserted, %d updated, %d unchanged", pages, inserted, updated, unchanged
+        "quickbooks customers: %d pages, %d inserted, %d updated, %d unchanged",
+        pages,
+        inserted,
+        updated,
+        unchanged,
     )
     return dg.MaterializeResult(
         asset_key=CUSTOMERS,
@@ -118,10 +128,18 @@ def _warehouse_row(payload: dict, firm_id: uuid.UUID, connection_id: uuid.UUID, 
     row = customer_to_row(payload)
     # QuickBooks never hard-deletes customers: making one inactive is its delete.
     deleted_at = None if row["active"] else (row.get("updated_at") or synced_at)
-    return {**row, "firm_id": firm_id, "connection_id": connection_id, "synced_at": synced_at, "deleted_at": deleted_at}
+    return {
+        **row,
+        "firm_id": firm_id,
+        "connection_id": connection_id,
+        "synced_at": synced_at,
+        "deleted_at": deleted_at,
+    }
 
 
-def _mark_missing_deleted(db: FirmsyncDatabase, tenant, connection_id: uuid.UUID, started_at: datetime) -> int:
+def _mark_missing_deleted(
+    db: FirmsyncDatabase, tenant, connection_id: uuid.UUID, started_at: datetime
+) -> int:
     """After a full refresh, rows the source no longer returned are soft-deleted."""
     with db.tenant(tenant) as session:
         result = session.execute(
@@ -137,10 +155,20 @@ def _mark_missing_deleted(db: FirmsyncDatabase, tenant, connection_id: uuid.UUID
         return result.rowcount or 0
 
 
-MERGE_UPDATE = text(
+# QuickBooks appends " (deleted)" to an inactive customer's DisplayName; the client keeps its real name.
+CLIENT_NAME = (
+    "coalesce(regexp_replace(w.display_name, ' \\(deleted\\)$', ''), w.company_name, "
+    "'QuickBooks customer ' || w.external_id)"
+)
+
+def _sql(template: str):
+    return text(Template(template).substitute(client_name=CLIENT_NAME))
+
+
+MERGE_UPDATE = _sql(
     """
     update app.clients c set
-        name = coalesce(w.display_name, w.company_name, c.name),
+        name = $client_name,
         email = w.email, phone = w.phone, address_line1 = w.address_line1, city = w.city,
         region = w.region, postal_code = w.postal_code, country = w.country,
         status = case when w.deleted_at is null then 'active' else 'inactive' end,
@@ -152,14 +180,14 @@ MERGE_UPDATE = text(
       and c.firm_id = :firm_id and c.deleted_at is null
       and (c.name, c.email, c.phone, c.address_line1, c.city, c.region, c.postal_code, c.country, c.status)
           is distinct from
-          (coalesce(w.display_name, w.company_name, c.name), w.email, w.phone, w.address_line1, w.city,
+          ($client_name, w.email, w.phone, w.address_line1, w.city,
            w.region, w.postal_code, w.country,
            case when w.deleted_at is null then 'active' else 'inactive' end)
     """
 )
 
 # `fresh` is referenced twice, so Postgres materialises it: each row keeps one generated id.
-MERGE_INSERT = text(
+MERGE_INSERT = _sql(
     """
     with fresh as (
         select gen_random_uuid() as client_id, w.*
@@ -171,16 +199,21 @@ MERGE_INSERT = text(
     ), created as (
         insert into app.clients (id, firm_id, name, email, phone, address_line1, city, region, postal_code,
                                  country, status)
-        select client_id, firm_id, coalesce(display_name, company_name, 'QuickBooks customer ' || external_id),
-               email, phone, address_line1, city, region, postal_code, country,
-               case when deleted_at is null then 'active' else 'inactive' end
-        from fresh
+        select w.client_id, w.firm_id, $client_name,
+               w.email, w.phone, w.address_line1, w.city, w.region, w.postal_code, w.country,
+               case when w.deleted_at is null then 'active' else 'inactive' end
+        from fresh w
         returning id
     )
     insert into app.external_refs (id, firm_id, entity, entity_id, provider, connection_id, external_id)
     select gen_random_uuid(), f.firm_id, 'client', f.client_id, 'quickbooks', f.connection_id, f.external_id
     from fresh f join created c on c.id = f.client_id
     """
+)
+
+
+LINKED = text(
+    "select count(*) from app.external_refs where connection_id = :connection_id and entity = 'client'"
 )
 
 
@@ -200,10 +233,7 @@ def clients_from_quickbooks(context: dg.AssetExecutionContext, db: FirmsyncDatab
     with db.tenant(tenant) as session:
         updated = session.execute(MERGE_UPDATE, params).rowcount or 0
         created = session.execute(MERGE_INSERT, params).rowcount or 0
-        linked = session.execute(
-            text("select count(*) from app.external_refs where connection_id = :connection_id and entity = 'client'"),
-            params,
-        ).scalar_one()
+        linked = session.execute(LINKED, params).scalar_one()
     records = created + updated
     request_id = context.run.tags.get(REQUEST_TAG)
     mark_connection(db, tenant, connection_id, outcome="succeeded", records=records, status="active")

@@ -14,7 +14,9 @@ def api(app_connection, settings):
     from core_api.auth.dependencies import db_sessions
 
     app = create_app(settings)
-    factory = sessionmaker(bind=app_connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factory = sessionmaker(
+        bind=app_connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     app.dependency_overrides[db_sessions] = lambda: factory
     with TestClient(app) as client:
         yield client

@@ -29,7 +29,12 @@ def test_refresh_issues_new_tokens_and_rejects_access_tokens(api, firm_admin):
     tokens = api.post("/api/v1/auth/login", json={"email": firm_admin.email, "password": PASSWORD}).json()
     refreshed = api.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert refreshed.status_code == 200
-    assert api.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {refreshed.json()['access_token']}"}).status_code == 200
+    assert (
+        api.get(
+            "/api/v1/auth/me", headers={"Authorization": f"Bearer {refreshed.json()['access_token']}"}
+        ).status_code
+        == 200
+    )
     # An access token is not a refresh token.
     misuse = api.post("/api/v1/auth/refresh", json={"refresh_token": tokens["access_token"]})
     assert misuse.status_code == 401
@@ -38,9 +43,9 @@ def test_refresh_issues_new_tokens_and_rejects_access_tokens(api, firm_admin):
 def test_protected_routes_need_a_valid_bearer_token(api, firm_admin):
     assert api.get("/api/v1/clients").status_code == 401
     assert api.get("/api/v1/clients", headers={"Authorization": "Bearer not-a-jwt"}).status_code == 401
-    refresh_token = api.post("/api/v1/auth/login", json={"email": firm_admin.email, "password": PASSWORD}).json()[
-        "refresh_token"
-    ]
+    refresh_token = api.post(
+        "/api/v1/auth/login", json={"email": firm_admin.email, "password": PASSWORD}
+    ).json()["refresh_token"]
     assert api.get("/api/v1/clients", headers={"Authorization": f"Bearer {refresh_token}"}).status_code == 401
     assert login(api, firm_admin)["Authorization"].startswith("Bearer ")
 

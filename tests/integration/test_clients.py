@@ -33,7 +33,9 @@ def test_create_read_update_delete(api, admin_headers):
 def test_list_paginates_filters_sorts_and_reports_the_total(api, admin_headers):
     for name in ["Delta", "alpha", "Charlie", "Bravo", "Echo"]:
         _create(api, admin_headers, name=name, status="inactive" if name == "Echo" else "active")
-    page = api.get("/api/v1/clients", params={"limit": 2, "offset": 1, "sort": "name"}, headers=admin_headers).json()
+    page = api.get(
+        "/api/v1/clients", params={"limit": 2, "offset": 1, "sort": "name"}, headers=admin_headers
+    ).json()
     assert page["total"] == 5 and page["limit"] == 2 and page["offset"] == 1
     assert [c["name"] for c in page["items"]] == ["Bravo", "Charlie"]
 
@@ -48,7 +50,10 @@ def test_list_paginates_filters_sorts_and_reports_the_total(api, admin_headers):
 def test_stale_version_gets_409_and_changes_nothing(api, admin_headers):
     created = _create(api, admin_headers)
     url = f"/api/v1/clients/{created['id']}"
-    assert api.patch(url, json={"name": "First"}, headers={**admin_headers, "If-Match": '"1"'}).status_code == 200
+    assert (
+        api.patch(url, json={"name": "First"}, headers={**admin_headers, "If-Match": '"1"'}).status_code
+        == 200
+    )
     stale = api.patch(url, json={"name": "Second"}, headers={**admin_headers, "If-Match": '"1"'})
     assert stale.status_code == 409
     assert stale.json()["errors"][0]["field"] == "version"
@@ -64,7 +69,9 @@ def test_bad_input_is_problem_json_with_field_messages_and_nothing_is_written(ap
     assert malformed.status_code == 400
     assert malformed.headers["content-type"] == "application/problem+json"
 
-    wrong_types = api.post("/api/v1/clients", json={"name": 42, "email": "not-an-email"}, headers=admin_headers)
+    wrong_types = api.post(
+        "/api/v1/clients", json={"name": 42, "email": "not-an-email"}, headers=admin_headers
+    )
     assert wrong_types.status_code == 422
     fields = {e["field"] for e in wrong_types.json()["errors"]}
     assert {"name", "email"} <= fields
@@ -72,7 +79,9 @@ def test_bad_input_is_problem_json_with_field_messages_and_nothing_is_written(ap
     missing = api.post("/api/v1/clients", json={"email": "a@b.example.com"}, headers=admin_headers)
     assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "name"
 
-    unknown_field = api.post("/api/v1/clients", json={"name": "X", "firm_id": str(uuid.uuid4())}, headers=admin_headers)
+    unknown_field = api.post(
+        "/api/v1/clients", json={"name": "X", "firm_id": str(uuid.uuid4())}, headers=admin_headers
+    )
     assert unknown_field.status_code == 422 and unknown_field.json()["errors"][0]["field"] == "firm_id"
 
     bad_page = api.get("/api/v1/clients", params={"limit": 0}, headers=admin_headers)

@@ -1,0 +1,51 @@
+"""The sandbox: one FastAPI app, one mount per emulated vendor."""
+
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+from starlette.types import Receive, Scope, Send
+
+from connectors.sandbox.common.asgi import RAW_SEND_SCOPE_KEY
+from connectors.sandbox.common.clock import Clock
+from connectors.sandbox.quickbooks import MOUNT_PATH as QUICKBOOKS_MOUNT
+from connectors.sandbox.quickbooks import build_quickbooks_app
+from connectors.sandbox.settings import SandboxSettings
+
+
+class _SandboxApp(FastAPI):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Keep the server's own send callable: through it a "drop" fault reaches the socket.
+        if scope["type"] == "http":
+            scope[RAW_SEND_SCOPE_KEY] = send
+        await super().__call__(scope, receive, send)
+
+
+class ClockAdvance(BaseModel):
+    seconds: float = Field(..., gt=0, le=400 * 86_400)
+
+
+def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """Build the sandbox. ``clock`` lets in-process tests move time; by default it is the wall clock."""
+    settings = settings or SandboxSettings()
+    clock = clock or Clock()
+    app = _SandboxApp(
+        title="firmsync vendor sandbox",
+        description="Local emulators of the vendor APIs firmsync syncs with. See /quickbooks/docs.",
+    )
+    quickbooks, quickbooks_state = build_quickbooks_app(settings, clock)
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.quickbooks = quickbooks_state
+    app.mount(QUICKBOOKS_MOUNT, quickbooks)
+
+    @app.get("/healthz", tags=["sandbox"])
+    async def healthz() -> dict:
+        return {"status": "ok", "vendors": {"quickbooks": QUICKBOOKS_MOUNT}}
+
+    @app.post(
+        "/_sandbox/clock/advance", tags=["sandbox"], summary="Move the sandbox clock forward (all vendors)"
+    )
+    async def advance_clock(body: ClockAdvance) -> dict:
+        clock.advance(body.seconds)
+        return {"now": clock.now()}
+
+    return app

@@ -1,0 +1,1 @@
+"""Machinery every vendor emulator reuses: clock, signed tokens, rate limits, faults, stats, fake data."""

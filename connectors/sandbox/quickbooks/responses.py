@@ -1,0 +1,74 @@
+"""Response bodies in QBO's shapes, built from cached entity JSON so big pages stay cheap."""
+
+import json
+import uuid
+from collections.abc import Iterable
+
+from fastapi import Response
+
+from connectors.sandbox.quickbooks.customers import CustomerRow
+from connectors.sandbox.quickbooks.errors import QboError
+from connectors.sandbox.quickbooks.state import QuickBooksState
+from connectors.sandbox.quickbooks.timefmt import format_response_time
+
+
+def _time_field(state: QuickBooksState) -> bytes:
+    return json.dumps(format_response_time(state.clock.now(), state.zone)).encode()
+
+
+def json_response(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    # Every Intuit response carries a transaction id that support asks for when debugging.
+    return Response(body, status, {"intuit_tid": str(uuid.uuid4()), **(headers or {})}, "application/json")
+
+
+def _array(rows: Iterable[CustomerRow]) -> bytes:
+    return b"[" + b",".join(row.json() for row in rows) + b"]"
+
+
+def entity_body(state: QuickBooksState, row: CustomerRow) -> bytes:
+    """``{"Customer": {...}, "time": "..."}`` for read, create and update."""
+    return b'{"Customer":' + row.json() + b',"time":' + _time_field(state) + b"}"
+
+
+def query_body(state: QuickBooksState, rows: list[CustomerRow], start_position: int) -> bytes:
+    if not rows:
+        inner = b"{}"  # QBO answers an empty page with an empty QueryResponse object
+    else:
+        inner = b'{"Customer":%b,"startPosition":%d,"maxResults":%d}' % (
+            _array(rows),
+            start_position,
+            len(rows),
+        )
+    return b'{"QueryResponse":' + inner + b',"time":' + _time_field(state) + b"}"
+
+
+def count_body(state: QuickBooksState, total: int) -> bytes:
+    return b'{"QueryResponse":{"totalCount":%d},"time":%b}' % (total, _time_field(state))
+
+
+def cdc_body(state: QuickBooksState, changes: dict[str, list[CustomerRow]]) -> bytes:
+    responses = []
+    for entity, rows in changes.items():
+        if rows:
+            payload = b'"%b":%b,"startPosition":1,"maxResults":%d,"totalCount":%d' % (
+                entity.encode(),
+                _array(rows),
+                len(rows),
+                len(rows),
+            )
+            responses.append(b"{" + payload + b"}")
+        else:
+            responses.append(b"{}")
+    return (
+        b'{"CDCResponse":[{"QueryResponse":['
+        + b",".join(responses)
+        + b']}],"time":'
+        + _time_field(state)
+        + b"}"
+    )
+
+
+def error_response(state: QuickBooksState, error: QboError) -> Response:
+    now = state.clock.now()
+    body = error.body(format_response_time(now, state.zone), int(now * 1000))
+    return json_response(json.dumps(body).encode(), error.status, error.headers)

@@ -1,0 +1,36 @@
+"""Sandbox settings, read from the environment with the ``SANDBOX_`` prefix."""
+
+from datetime import datetime
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DAY = 86_400
+
+
+class SandboxSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SANDBOX_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8900, ge=0, le=65535)
+    # Signs every token the emulators hand out, so tokens survive a restart. Dev default on purpose:
+    # the sandbox guards nothing real.
+    secret: SecretStr = SecretStr("firmsync-sandbox-dev-secret")
+    # An injected "timeout" fault never holds a request longer than this.
+    fault_max_delay_seconds: float = Field(120.0, gt=0)
+
+    qbo_client_id: str = "firmsync-sandbox-client"
+    qbo_client_secret: SecretStr = SecretStr("firmsync-sandbox-secret")
+    qbo_demo_realm: str = "9130357766920001"
+    qbo_demo_customers: int = Field(300, ge=0)
+    qbo_demo_seed: int = 20260105
+    # Demo timestamps are spread over the two years before this instant. It is fixed (not "now") so
+    # the demo company is identical after every restart.
+    qbo_demo_anchor: datetime = datetime.fromisoformat("2026-11-01T09:00:00-07:00")
+    qbo_rate_limit_per_minute: int = Field(500, ge=1)
+    qbo_access_token_ttl: int = Field(3600, ge=1)
+    qbo_refresh_token_ttl: int = Field(100 * DAY, ge=1)
+    qbo_authorization_code_ttl: int = Field(600, ge=1)
+    qbo_cdc_lookback_days: int = Field(30, ge=1)
+    # Sandbox companies report times in the company's zone; Intuit's sandboxes are US Pacific.
+    qbo_timezone: str = "America/Los_Angeles"

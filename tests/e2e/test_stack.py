@@ -1,0 +1,169 @@
+"""The whole stack, started exactly as `make run` starts it (deploy/local/stack.py), driven over HTTP.
+
+login → create connection → sync → clients, confirmed through Dagster's GraphQL API; then SIGTERM stops
+every process, and a second start reuses the data.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.support.processes import ROOT, free_port
+
+pytestmark = pytest.mark.e2e
+DEMO = {"email": "admin@demo.firmsync.test", "password": "demo-password"}
+
+
+class RunningStack:
+    def __init__(self, data_dir: Path, ports: dict[str, int]) -> None:
+        self.ports = ports
+        self.api = f"http://127.0.0.1:{ports['FIRMSYNC_API_PORT']}"
+        self.dagster = f"http://127.0.0.1:{ports['DAGSTER_WEBSERVER_PORT']}"
+        self.sandbox = f"http://127.0.0.1:{ports['SANDBOX_PORT']}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FIRMSYNC_", "DAGSTER_", "SANDBOX_"))}
+        env.pop("DATABASE_URL", None)  # the stack must start its own embedded PostgreSQL, as `make run` does
+        env.update({k: str(v) for k, v in ports.items()}, FIRMSYNC_DATA_DIR=str(data_dir))
+        self.log_path = data_dir.parent / f"stack-{time.time_ns()}.log"
+        self.log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "deploy/local/stack.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"stack exited early:\n{self.output()[-4000:]}"
+            if "firmsync is running." in self.output():
+                return
+            time.sleep(1)
+        raise AssertionError(f"stack not ready in {timeout}s:\n{self.output()[-4000:]}")
+
+    def stop(self) -> int:
+        os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=90)
+        finally:
+            self.log.close()
+
+
+def _login(stack: RunningStack) -> dict[str, str]:
+    response = httpx.post(f"{stack.api}/api/v1/auth/login", json=DEMO)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def _sync_and_wait(stack: RunningStack, headers: dict, connection_id: str, timeout: float = 300) -> dict:
+    response = httpx.post(f"{stack.api}/api/v1/connections/{connection_id}/sync", headers=headers)
+    assert response.status_code == 202, response.text
+    request_id = response.json()["id"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        request = httpx.get(f"{stack.api}/api/v1/sync-requests/{request_id}", headers=headers).json()
+        if request["status"] in ("succeeded", "failed"):
+            assert request["status"] == "succeeded", request
+            return request
+        time.sleep(2)
+    raise AssertionError(f"sync request {request_id} still {request['status']} after {timeout}s")
+
+
+def _dagster(stack: RunningStack, query: str, **variables) -> dict:
+    response = httpx.post(
+        f"{stack.dagster}/graphql", json={"query": query, "variables": variables}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+RUNS = """query($id: String!) { runsOrError(filter: {tags: [{key: "firmsync/sync_request_id", value: $id}]}) {
+  ... on Runs { results { runId status tags { key value } } } } }"""
+MATERIALIZATIONS = """query($key: String!) { assetOrError(assetKey: {path: ["quickbooks", "customers"]}) {
+  ... on Asset { assetMaterializations(partitions: [$key], limit: 5) { partition runId } } } }"""
+
+
+def test_make_run_stack_end_to_end(tmp_path):
+    ports = {
+        name: free_port()
+        for name in ("FIRMSYNC_API_PORT", "SANDBOX_PORT", "DAGSTER_WEBSERVER_PORT", "DAGSTER_GRPC_PORT")
+    }
+    data_dir = tmp_path / "data"
+    stack = RunningStack(data_dir, ports)
+    try:
+        stack.wait_ready()
+        output = stack.output()
+        assert f"http://127.0.0.1:{ports['FIRMSYNC_API_PORT']}" in output and DEMO["email"] in output
+        headers = _login(stack)
+
+        # The demo firm comes connected to the sandbox's demo company (a few hundred customers).
+        demo = httpx.get(f"{stack.api}/api/v1/connections", headers=headers).json()["items"]
+        assert [c["provider"] for c in demo] == ["quickbooks"]
+
+        # A firm admin connects another QuickBooks company through the API, by configuration alone.
+        realm = httpx.post(
+            f"{stack.sandbox}/quickbooks/_sandbox/realms", json={"customers": 25, "seed": 3}
+        ).json()
+        body = {
+            "provider": "quickbooks",
+            "display_name": "Second company",
+            "config": {
+                "realm_id": realm["realm_id"],
+                "environment": "sandbox",
+                "api_base_url": f"{stack.sandbox}/quickbooks",
+                "discovery_url": f"{stack.sandbox}/quickbooks/.well-known/openid_sandbox_configuration",
+                "client_id": realm["client_id"],
+            },
+            "credentials": {"client_secret": realm["client_secret"], "refresh_token": realm["refresh_token"]},
+        }
+        created = httpx.post(f"{stack.api}/api/v1/connections", json=body, headers=headers)
+        assert created.status_code == 201, created.text
+        second = created.json()["id"]
+
+        demo_request = _sync_and_wait(stack, headers, demo[0]["id"])
+        second_request = _sync_and_wait(stack, headers, second)
+        assert second_request["records"] == 25
+
+        clients = httpx.get(f"{stack.api}/api/v1/clients", params={"limit": 200}, headers=headers).json()
+        assert clients["total"] == demo_request["records"] + 25 and demo_request["records"] >= 200
+        assert all(c["external_refs"][0]["provider"] == "quickbooks" for c in clients["items"])
+        connection = httpx.get(f"{stack.api}/api/v1/connections/{second}", headers=headers).json()
+        assert connection["last_sync"]["status"] == "succeeded" and connection["last_sync"]["records"] == 25
+
+        # Dagster agrees: the run keyed by the request succeeded and the partition is materialised.
+        runs = _dagster(stack, RUNS, id=second_request["id"])["runsOrError"]["results"]
+        assert [r["status"] for r in runs] == ["SUCCESS"]
+        mats = _dagster(stack, MATERIALIZATIONS, key=second)["assetOrError"]["assetMaterializations"]
+        assert mats and mats[0]["partition"] == second and mats[0]["runId"] == runs[0]["runId"]
+
+        children = psutil.Process(stack.proc.pid).children(recursive=True)
+        assert len(children) >= 5
+    finally:
+        code = stack.stop()
+    assert code == 0, stack.output()[-4000:]
+    assert not [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not (data_dir / "pg" / "postmaster.pid").exists()
+
+    # A second start reuses the data: same clients, same connections, no second demo firm.
+    again = RunningStack(data_dir, ports)
+    try:
+        again.wait_ready()
+        headers = _login(again)
+        assert httpx.get(f"{again.api}/api/v1/clients", headers=headers).json()["total"] == clients["total"]
+        assert httpx.get(f"{again.api}/api/v1/connections", headers=headers).json()["total"] == 2
+    finally:
+        assert again.stop() == 0

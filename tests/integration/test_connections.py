@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from core_api.tenancy import Role
+from tests.conftest import set_firm
+from tests.factories import create_firm_user
+from tests.integration.conftest import login
+
+REFRESH = "AB11-secret-refresh-token-value"
+
+
+def _body(realm_id: str = "4620816365000000001", **overrides) -> dict:
+    body = {
+        "provider": "quickbooks",
+        "config": {
+            "realm_id": realm_id,
+            "environment": "sandbox",
+            "api_base_url": "http://127.0.0.1:1/quickbooks",
+            "discovery_url": "http://127.0.0.1:1/quickbooks/.well-known/openid_sandbox_configuration",
+            "client_id": "client-abc",
+        },
+        "credentials": {"client_secret": "shh-client-secret", "refresh_token": REFRESH},
+    }
+    body.update(overrides)
+    return body
+
+
+def _count(conn, firm_id, table: str) -> int:
+    set_firm(conn, firm_id)
+    return conn.execute(text(f"select count(*) from {table}")).scalar()
+
+
+def test_create_encrypts_credentials_and_never_returns_them(api, admin_headers, firm_admin, app_connection):
+    response = api.post("/api/v1/connections", json=_body(), headers=admin_headers)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["provider"] == "quickbooks" and body["account_id"] == "4620816365000000001"
+    assert body["status"] == "active" and body["last_sync"] == {
+        "at": None,
+        "status": None,
+        "records": None,
+        "error": None,
+    }
+    assert (
+        "credentials" not in body
+        and REFRESH not in response.text
+        and "shh-client-secret" not in response.text
+    )
+
+    set_firm(app_connection, firm_admin.firm_id)
+    stored = app_connection.execute(
+        text("select credentials_encrypted from app.connections where id = :id"), {"id": body["id"]}
+    ).scalar()
+    assert stored is not None and REFRESH.encode() not in bytes(stored)
+
+    from core_api.security.secrets_box import secrets_box
+
+    assert secrets_box().open(bytes(stored))["refresh_token"] == REFRESH
+
+    listed = api.get("/api/v1/connections", headers=admin_headers).json()
+    assert listed["total"] == 1 and REFRESH not in str(listed)
+    assert api.get(f"/api/v1/connections/{body['id']}", headers=admin_headers).json()["id"] == body["id"]
+
+
+def test_invalid_connections_are_rejected_field_by_field_and_nothing_is_written(
+    api, admin_headers, firm_admin, app_connection
+):
+    unknown = api.post("/api/v1/connections", json=_body(provider="myspace"), headers=admin_headers)
+    assert unknown.status_code == 422
+    assert (
+        unknown.json()["errors"][0]["field"] == "provider"
+        and "quickbooks" in unknown.json()["errors"][0]["message"]
+    )
+
+    bad_config = _body()
+    del bad_config["config"]["realm_id"]
+    bad_config["config"]["client_id"] = ""
+    response = api.post("/api/v1/connections", json=bad_config, headers=admin_headers)
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {"config.realm_id", "config.client_id"}
+
+    bad_credentials = _body(credentials={"client_secret": "x"})
+    response = api.post("/api/v1/connections", json=bad_credentials, headers=admin_headers)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["credentials.refresh_token"]
+
+    wrong_type = api.post("/api/v1/connections", json={**_body(), "config": "realm=1"}, headers=admin_headers)
+    assert wrong_type.status_code == 422 and wrong_type.json()["errors"][0]["field"] == "config"
+
+    assert _count(app_connection, firm_admin.firm_id, "app.connections") == 0
+
+
+def test_duplicate_account_conflicts(api, admin_headers):
+    assert api.post("/api/v1/connections", json=_body(), headers=admin_headers).status_code == 201
+    again = api.post("/api/v1/connections", json=_body(), headers=admin_headers)
+    assert again.status_code == 409
+
+
+def test_sync_request_is_a_row_and_202(api, admin_headers, firm_admin, app_connection):
+    connection = api.post("/api/v1/connections", json=_body(), headers=admin_headers).json()
+    response = api.post(
+        f"/api/v1/connections/{connection['id']}/sync", json={"full_refresh": True}, headers=admin_headers
+    )
+    assert response.status_code == 202
+    request = response.json()
+    assert request["status"] == "pending" and request["full_refresh"] is True
+    assert response.headers["location"] == f"/api/v1/sync-requests/{request['id']}"
+    assert (
+        api.get(f"/api/v1/sync-requests/{request['id']}", headers=admin_headers).json()["status"] == "pending"
+    )
+    # No body at all is a plain incremental sync.
+    plain = api.post(f"/api/v1/connections/{connection['id']}/sync", headers=admin_headers)
+    assert plain.status_code == 202 and plain.json()["full_refresh"] is False
+    assert _count(app_connection, firm_admin.firm_id, "app.sync_requests") == 2
+
+
+def test_another_firm_gets_404_for_every_connection_route(api, admin_headers, other_firm):
+    connection = api.post("/api/v1/connections", json=_body(), headers=admin_headers).json()
+    request = api.post(f"/api/v1/connections/{connection['id']}/sync", headers=admin_headers).json()
+    intruder = login(api, other_firm)
+    assert api.get(f"/api/v1/connections/{connection['id']}", headers=intruder).status_code == 404
+    assert api.post(f"/api/v1/connections/{connection['id']}/sync", headers=intruder).status_code == 404
+    assert api.delete(f"/api/v1/connections/{connection['id']}", headers=intruder).status_code == 404
+    assert api.get(f"/api/v1/sync-requests/{request['id']}", headers=intruder).status_code == 404
+    assert api.get("/api/v1/connections", headers=intruder).json()["total"] == 0
+    assert api.get(f"/api/v1/connections/{connection['id']}", headers=admin_headers).status_code == 200
+
+
+def test_delete_wipes_credentials(api, admin_headers, firm_admin, app_connection):
+    connection = api.post("/api/v1/connections", json=_body(), headers=admin_headers).json()
+    assert api.delete(f"/api/v1/connections/{connection['id']}", headers=admin_headers).status_code == 204
+    assert api.get(f"/api/v1/connections/{connection['id']}", headers=admin_headers).status_code == 404
+    assert api.post(f"/api/v1/connections/{connection['id']}/sync", headers=admin_headers).status_code == 404
+    set_firm(app_connection, firm_admin.firm_id)
+    row = app_connection.execute(
+        text("select credentials_encrypted, deleted_at from app.connections where id = :id"),
+        {"id": connection["id"]},
+    ).one()
+    assert row.credentials_encrypted is None and row.deleted_at is not None
+    # The account can be connected again after a delete.
+    assert api.post("/api/v1/connections", json=_body(), headers=admin_headers).status_code == 201
+
+
+def test_staff_cannot_create_connections_or_request_syncs(api, app_connection):
+    staff = create_firm_user(app_connection, role=Role.staff)
+    headers = login(api, staff)
+    assert api.post("/api/v1/connections", json=_body(), headers=headers).status_code == 403
+    assert api.get("/api/v1/connections", headers=headers).status_code == 200
+
+
+def test_providers_publish_form_schemas(api, admin_headers):
+    providers = api.get("/api/v1/providers", headers=admin_headers).json()
+    quickbooks = next(p for p in providers if p["name"] == "quickbooks")
+    assert "realm_id" in quickbooks["config_schema"]["properties"]
+    assert "refresh_token" in quickbooks["credentials_schema"]["properties"]
+    assert quickbooks["streams"] == ["customers"]

@@ -1,0 +1,63 @@
+"""Pipelines tests run real assets against real Postgres and the sandbox. Their data is committed
+(assets open their own transactions), so each test makes its own firm and never sees another's rows."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import dagster as dg
+import pytest
+
+from core_api.connections.schemas import ConnectionCreate
+from core_api.connections.service import create_connection
+from core_api.db import owner_engine, session_factory, tenant_session
+from core_api.models import Firm
+from core_api.tenancy import Role, TenantContext, issue_tenant_context
+from pipelines.partitions import quickbooks_connections
+from pipelines.resources import FirmsyncDatabase, QuickBooksApi
+
+
+@dataclass
+class SyncTarget:
+    tenant: TenantContext
+    connection_id: uuid.UUID
+    realm: dict
+
+    @property
+    def key(self) -> str:
+        return str(self.connection_id)
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def resources():
+    return {"db": FirmsyncDatabase(), "quickbooks": QuickBooksApi(timeout_seconds=5, max_attempts=3)}
+
+
+def make_target(sandbox, customers: int = 40, seed: int = 7) -> SyncTarget:
+    realm = sandbox.new_realm(customers=customers, seed=seed)
+    tenant = issue_tenant_context(uuid.uuid4(), Role.firm_admin)
+    factory = session_factory(owner_engine())
+    with tenant_session(tenant, factory) as session:
+        session.add(Firm(id=tenant.firm_id, name="Sync Test LLP", slug=f"sync-{tenant.firm_id.hex[:12]}"))
+    with factory() as session:
+        from core_api.db import bind_tenant
+
+        bind_tenant(session, tenant)
+        out = create_connection(
+            session, tenant, ConnectionCreate(**sandbox.quickbooks_connection_body(realm))
+        )
+    return SyncTarget(tenant=tenant, connection_id=out.id, realm=realm)
+
+
+@pytest.fixture
+def target(database_url, sandbox, instance) -> SyncTarget:
+    target = make_target(sandbox)
+    instance.add_dynamic_partitions(quickbooks_connections.name, [target.key])
+    return target

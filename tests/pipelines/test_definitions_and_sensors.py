@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+from sqlalchemy import text
+
+from core_api.connections.repository import ConnectionRepository
+from core_api.db import tenant_session
+from core_api.models import Connection
+from pipelines.assets.quickbooks import FULL_REFRESH_TAG, REQUEST_TAG
+from pipelines.definitions import defs
+from pipelines.partitions import quickbooks_connections
+from pipelines.resources import FirmsyncDatabase
+from pipelines.sensors import connection_partitions, sync_requests
+from tests.pipelines.conftest import make_target
+
+
+def test_definitions_load_and_every_job_resolves():
+    jobs = {job.name for job in defs.resolve_all_job_defs()}
+    assert "quickbooks_sync_job" in jobs
+    repo = defs.get_repository_def()
+    assert {s.name for s in repo.sensor_defs} == {"connection_partitions", "sync_requests"}
+    assert {s.name for s in repo.schedule_defs} == {"quickbooks_hourly"}
+    spec = defs.get_assets_def(dg.AssetKey(["quickbooks", "customers"]))
+    assert spec.partitions_def == quickbooks_connections
+    assert spec.op.pool == "quickbooks"
+    assert spec.op.retry_policy is not None
+
+
+def _request_sync(target, *, full_refresh=False):
+    with tenant_session(target.tenant) as session:
+        repo = ConnectionRepository(session, target.tenant)
+        return repo.request_sync(
+            repo.get(target.connection_id), requested_by=None, full_refresh=full_refresh
+        ).id
+
+
+def test_sync_requests_sensor_turns_each_request_into_exactly_one_run(database_url, sandbox, instance):
+    target = make_target(sandbox, customers=3)
+    first = _request_sync(target)
+    second = _request_sync(target, full_refresh=True)
+    context = dg.build_sensor_context(instance=instance, resources={"db": FirmsyncDatabase()})
+    result = sync_requests(context)
+    mine = [r for r in result.run_requests if r.partition_key == target.key]
+    assert [r.run_key for r in mine] == [str(first), str(second)]
+    assert mine[1].tags[FULL_REFRESH_TAG] == "true" and mine[0].tags[REQUEST_TAG] == str(first)
+    assert all(r.job_name == "quickbooks_sync_job" for r in mine)
+    # The new connection's partition is added in the same result.
+    added = {k for req in result.dynamic_partitions_requests for k in req.partition_keys}
+    assert target.key in added
+
+    # With the cursor advanced, the same requests are not emitted again.
+    later = dg.build_sensor_context(
+        instance=instance, cursor=result.cursor, resources={"db": FirmsyncDatabase()}
+    )
+    again = sync_requests(later)
+    emitted = getattr(again, "run_requests", None) or []
+    assert not [r for r in emitted if r.partition_key == target.key]
+
+
+def test_requests_for_deleted_connections_fail_instead_of_running(database_url, sandbox, instance):
+    target = make_target(sandbox, customers=1)
+    request_id = _request_sync(target)
+    with tenant_session(target.tenant) as session:
+        session.execute(
+            text("update app.connections set deleted_at = now() where id = :c"), {"c": target.connection_id}
+        )
+    result = sync_requests(dg.build_sensor_context(instance=instance, resources={"db": FirmsyncDatabase()}))
+    emitted = getattr(result, "run_requests", None) or []
+    assert str(request_id) not in {r.run_key for r in emitted}
+    with tenant_session(target.tenant) as session:
+        status = session.execute(
+            text("select status from app.sync_requests where id = :r"), {"r": request_id}
+        ).scalar()
+    assert status == "failed"
+
+
+def test_partition_sensor_adds_new_and_removes_deleted_connections(database_url, sandbox, instance):
+    keep, drop = make_target(sandbox, customers=1), make_target(sandbox, customers=1)
+    instance.add_dynamic_partitions(
+        quickbooks_connections.name, [drop.key, "00000000-0000-0000-0000-000000000000"]
+    )
+    with tenant_session(drop.tenant) as session:
+        session.get(Connection, drop.connection_id).deleted_at = datetime.now(UTC)
+    result = connection_partitions(
+        dg.build_sensor_context(instance=instance, resources={"db": FirmsyncDatabase()})
+    )
+    added = {
+        k
+        for r in result.dynamic_partitions_requests
+        if isinstance(r, dg.AddDynamicPartitionsRequest)
+        for k in r.partition_keys
+    }
+    removed = {
+        k
+        for r in result.dynamic_partitions_requests
+        if isinstance(r, dg.DeleteDynamicPartitionsRequest)
+        for k in r.partition_keys
+    }
+    assert keep.key in added
+    assert {drop.key, "00000000-0000-0000-0000-000000000000"} <= removed

@@ -1,0 +1,102 @@
+"""Servers the tests start as real processes, on free ports, stopped by PID."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not ready after {timeout}s")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+class SandboxServer:
+    """`python -m connectors.sandbox` on a free port, with helpers for its admin API."""
+
+    def __init__(self, log_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = (log_dir / "sandbox.log").open("ab")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "connectors.sandbox",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_http(f"{self.url}/healthz", self.proc)
+
+    @property
+    def quickbooks(self) -> str:
+        return f"{self.url}/quickbooks"
+
+    def new_realm(self, customers: int = 50, seed: int = 1) -> dict:
+        response = httpx.post(
+            f"{self.quickbooks}/_sandbox/realms", json={"customers": customers, "seed": seed}
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def quickbooks_connection_body(self, realm: dict) -> dict:
+        """A POST /api/v1/connections body for a sandbox realm: configuration alone points at the sandbox."""
+        return {
+            "provider": "quickbooks",
+            "config": {
+                "realm_id": realm["realm_id"],
+                "environment": "sandbox",
+                "api_base_url": self.quickbooks,
+                "discovery_url": f"{self.quickbooks}/.well-known/openid_sandbox_configuration",
+                "client_id": realm["client_id"],
+            },
+            "credentials": {"client_secret": realm["client_secret"], "refresh_token": realm["refresh_token"]},
+        }
+
+    def stop(self) -> None:
+        stop(self.proc)
+        self.log.close()
