@@ -56,7 +56,8 @@ class RunningStack:
         raise AssertionError(f"stack not ready in {timeout}s:\n{self.output()[-4000:]}")
 
     def stop(self) -> int:
-        os.kill(self.proc.pid, signal.SIGTERM)
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
         try:
             return self.proc.wait(timeout=90)
         finally:

@@ -45,3 +45,12 @@ def test_fault_rules_are_consumed_in_order() -> None:
     assert injector.take("r1", "/cdc").kind == "503"
     assert injector.take("r1", "/cdc") is None
     assert injector.pending() == []
+
+
+def test_health_clock_and_api_docs(sandbox) -> None:
+    assert sandbox.get("/healthz").json() == {"status": "ok", "vendors": {"quickbooks": "/quickbooks"}}
+    before = sandbox.post("/_sandbox/clock/advance", json={"seconds": 1}).json()["now"]
+    after = sandbox.post("/_sandbox/clock/advance", json={"seconds": 3600}).json()["now"]
+    assert after - before >= 3600
+    paths = sandbox.get("/quickbooks/openapi.json").json()["paths"]
+    assert "/v3/company/{realm_id}/query" in paths and "/_sandbox/faults" in paths

@@ -47,7 +47,8 @@ def data_router(state: QuickBooksState) -> APIRouter:
             raise errors.authorization_failed()
         return state.realms[realm_id]
 
-    @router.api_route("/query", methods=["GET", "POST"], summary="Run a QBO query statement")
+    @router.get("/query", summary="Run a QBO query statement")
+    @router.post("/query", summary="Run a QBO query statement (the statement may be the body)")
     async def query(realm_id: str, request: Request) -> Response:
         realm = authorized_realm(request, realm_id)
         text = request.query_params.get("query")
