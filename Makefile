@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint unit e2e bench clean-data help
+.PHONY: install run test lint unit e2e bench openapi clean-data help
 .DEFAULT_GOAL := help
 
 help:
@@ -33,6 +33,7 @@ run: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
 unit: install
@@ -43,6 +44,9 @@ e2e: install
 
 test: lint
 	$(PY) -m pytest
+
+openapi: install
+	$(PY) -m core_api.openapi
 
 bench: install
 	$(PY) -m bench loader

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
 
 
 class ProblemError(Exception):
@@ -82,6 +85,13 @@ def install(app: FastAPI) -> None:
                 400, "Malformed JSON", "The request body is not valid JSON.", request, errors=errors
             )
         return problem(422, "Validation Error", "The request has invalid fields.", request, errors=errors)
+
+    @app.exception_handler(Exception)
+    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+        # Log the cause with a reference; the client gets the reference, never internals or secrets.
+        reference = uuid.uuid4().hex[:12]
+        log.exception("unhandled error %s on %s %s", reference, request.method, request.url.path)
+        return problem(500, "Internal Server Error", f"Unexpected error (reference {reference}).", request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session
 from connectors import registry
 from core_api.auth.dependencies import current_tenant, require, tenant_db
 from core_api.connections import service
-from core_api.connections.repository import ConnectionRepository
 from core_api.connections.schemas import (
     ConnectionCreate,
     ConnectionOut,
@@ -46,10 +45,10 @@ def list_connections(
     tenant: TenantContext = Depends(require(Permission.connections_read)),
     session: Session = Depends(tenant_db),
 ) -> Page[ConnectionOut]:
-    rows, total = ConnectionRepository(session, tenant).list(
-        limit=page.limit, offset=page.offset, provider=provider
+    items, total = service.list_connections(
+        session, tenant, limit=page.limit, offset=page.offset, provider=provider
     )
-    return Page(items=[service.to_out(c) for c in rows], total=total, limit=page.limit, offset=page.offset)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post("/connections", response_model=ConnectionOut, status_code=status.HTTP_201_CREATED)

@@ -75,6 +75,13 @@ def create_connection(session: Session, tenant: TenantContext, body: ConnectionC
     return out
 
 
+def list_connections(
+    session: Session, tenant: TenantContext, *, limit: int, offset: int, provider: str | None
+) -> tuple[list[ConnectionOut], int]:
+    rows, total = ConnectionRepository(session, tenant).list(limit=limit, offset=offset, provider=provider)
+    return [to_out(c) for c in rows], total
+
+
 def get_connection(session: Session, tenant: TenantContext, connection_id: uuid.UUID) -> ConnectionOut:
     connection = ConnectionRepository(session, tenant).get(connection_id)
     if connection is None:

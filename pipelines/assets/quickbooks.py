@@ -161,6 +161,7 @@ CLIENT_NAME = (
     "'QuickBooks customer ' || w.external_id)"
 )
 
+
 def _sql(template: str):
     return text(Template(template).substitute(client_name=CLIENT_NAME))
 

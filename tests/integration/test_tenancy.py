@@ -83,3 +83,23 @@ def test_api_role_does_not_own_the_tables(database_url):
         ).scalar()
     assert role not in owners
     assert bypass is False
+
+
+def test_every_firm_scoped_table_has_a_forced_tenant_policy(owner_engine):
+    from core_api.models import FIRM_SCOPED_TABLES, Base
+
+    with owner_engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "select n.nspname || '.' || c.relname, c.relrowsecurity, c.relforcerowsecurity, "
+                "exists (select 1 from pg_policies p "
+                "        where p.schemaname = n.nspname and p.tablename = c.relname) "
+                "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                "where n.nspname in ('app', 'warehouse') and c.relkind = 'r'"
+            )
+        ).all()
+    secured = {name for name, enabled, forced, has_policy in rows if enabled and forced and has_policy}
+    assert secured == set(FIRM_SCOPED_TABLES)
+    # …and the list is complete: every mapped table with a firm_id column is on it.
+    with_firm = {t.fullname for t in Base.metadata.sorted_tables if "firm_id" in t.c or t.name == "firms"}
+    assert with_firm == set(FIRM_SCOPED_TABLES)
