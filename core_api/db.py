@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from core_api import change_capture  # noqa: F401 - registers the audit/outbox flush listener
 from core_api.settings import Settings, get_settings
 from core_api.tenancy import TenantContext
 

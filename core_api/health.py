@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core_api.auth.dependencies import db_sessions
 from core_api.errors import problem
-from core_api.migrate import head_revision
+from core_api.migrate import head_revisions
 
 router = APIRouter(tags=["health"])
 
@@ -22,12 +22,17 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", response_model=None)
 def readyz(request: Request, sessions: sessionmaker[Session] = Depends(db_sessions)) -> dict | JSONResponse:
-    expected = head_revision()
+    expected = head_revisions()
     try:
         with sessions() as session:
-            current = session.execute(text("select version_num from app.alembic_version")).scalar()
+            current = set(session.execute(text("select version_num from app.alembic_version")).scalars())
     except SQLAlchemyError as exc:
         return problem(503, "Service Unavailable", f"database unreachable: {type(exc).__name__}", request)
     if current != expected:
-        return problem(503, "Service Unavailable", f"schema at {current}, code expects {expected}", request)
-    return {"status": "ready", "database": "ok", "schema": current}
+        return problem(
+            503,
+            "Service Unavailable",
+            f"schema at {sorted(current)}, code expects {sorted(expected)}",
+            request,
+        )
+    return {"status": "ready", "database": "ok", "schema": ",".join(sorted(current))}

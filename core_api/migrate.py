@@ -64,18 +64,18 @@ def upgrade(url: str, settings: Settings) -> None:
             # alembic_version lives in the app schema, so the schema must exist before Alembic looks.
             conn.execute(text("create schema if not exists app"))
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")
     finally:
         engine.dispose()
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config("postgresql://unused/unused")).get_current_head()
+def head_revisions() -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config("postgresql://unused/unused")).get_heads())
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> set[str]:
     with engine.connect() as conn:
         has_table = conn.execute(text("select to_regclass('app.alembic_version')")).scalar()
         if has_table is None:
-            return None
-        return MigrationContext.configure(conn, opts={"version_table_schema": "app"}).get_current_revision()
+            return set()
+        return set(MigrationContext.configure(conn, opts={"version_table_schema": "app"}).get_current_heads())

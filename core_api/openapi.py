@@ -1,4 +1,4 @@
-"""The committed OpenAPI contract: `python -m core_api.openapi` rewrites docs/openapi.json.
+"""The committed OpenAPI contract: `python -m core_api.openapi` rewrites core_api/openapi.json.
 
 A test fails when the file differs from what the code serves, so the contract in the repository is
 always the one the API implements (and the SPA's generated client is built from it).
@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-ARTIFACT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
+ARTIFACT = Path(__file__).resolve().parent / "openapi.json"
 
 
 def render() -> str:

@@ -69,4 +69,5 @@ def require(permission: Permission) -> Callable[[TenantContext], TenantContext]:
             raise ProblemError(403, "Forbidden", f"Role '{tenant.role}' may not {permission.value}.")
         return tenant
 
+    _check.permission = permission  # type: ignore[attr-defined] - read by the permission-matrix test
     return _check

@@ -7,11 +7,12 @@ from core_api.auth import service
 from core_api.auth.dependencies import current_tenant, plain_db
 from core_api.auth.schemas import LoginRequest, MeResponse, RefreshRequest, TokenResponse, UserOut
 from core_api.errors import ProblemError
+from core_api.http import COMMON_ERRORS
 from core_api.models import User
 from core_api.settings import Settings, get_settings
 from core_api.tenancy import TenantContext
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=COMMON_ERRORS)
 
 
 @router.post("/login", response_model=TokenResponse)

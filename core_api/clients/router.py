@@ -3,20 +3,31 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy.orm import Session
 
 from core_api.auth.dependencies import require, tenant_db
 from core_api.clients import service
-from core_api.clients.repository import SORTS
-from core_api.clients.schemas import ClientCreate, ClientOut, ClientStatus, ClientUpdate
-from core_api.errors import ProblemError
+from core_api.clients.repository import ClientRepository, ContactRepository
+from core_api.clients.schemas import (
+    ClientCreate,
+    ClientOut,
+    ClientStatus,
+    ClientUpdate,
+    ContactCreate,
+    ContactOut,
+    ContactUpdate,
+)
+from core_api.http import COMMON_ERRORS, ITEM_ERRORS, WRITE_ERRORS, if_match, set_etag
 from core_api.pagination import Page, PageParams, page_params
 from core_api.permissions import Permission
 from core_api.tenancy import TenantContext
 
-router = APIRouter(prefix="/api/v1/clients", tags=["clients"])
-SortKey = Literal[tuple(SORTS)]  # type: ignore[valid-type]
+router = APIRouter(prefix="/api/v1/clients", tags=["clients"], responses=COMMON_ERRORS)
+ClientSort = Literal[tuple(ClientRepository.sorts)]  # type: ignore[valid-type]
+ContactSort = Literal[tuple(ContactRepository.sorts)]  # type: ignore[valid-type]
+READ = Depends(require(Permission.clients_read))
+WRITE = Depends(require(Permission.clients_write))
 
 
 @router.get("", response_model=Page[ClientOut])
@@ -24,8 +35,8 @@ def list_clients(
     page: PageParams = Depends(page_params),
     q: str | None = Query(None, max_length=200, description="Case-insensitive name search."),
     status_: ClientStatus | None = Query(None, alias="status"),
-    sort: SortKey = Query("name"),  # type: ignore[valid-type]
-    tenant: TenantContext = Depends(require(Permission.clients_read)),
+    sort: ClientSort = Query("name"),  # type: ignore[valid-type]
+    tenant: TenantContext = READ,
     session: Session = Depends(tenant_db),
 ) -> Page[ClientOut]:
     items, total = service.list_clients(
@@ -34,64 +45,127 @@ def list_clients(
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("", response_model=ClientOut, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=ClientOut, status_code=status.HTTP_201_CREATED, responses=WRITE_ERRORS)
 def create_client(
     body: ClientCreate,
     response: Response,
-    tenant: TenantContext = Depends(require(Permission.clients_write)),
+    tenant: TenantContext = WRITE,
     session: Session = Depends(tenant_db),
 ) -> ClientOut:
     client = service.create_client(session, tenant, body)
     response.headers["Location"] = f"/api/v1/clients/{client.id}"
-    response.headers["ETag"] = f'"{client.version}"'
+    set_etag(response, client.version)
     return client
 
 
-@router.get("/{client_id}", response_model=ClientOut)
+@router.get("/{client_id}", response_model=ClientOut, responses=ITEM_ERRORS)
 def get_client(
     client_id: uuid.UUID,
     response: Response,
-    tenant: TenantContext = Depends(require(Permission.clients_read)),
+    tenant: TenantContext = READ,
     session: Session = Depends(tenant_db),
 ) -> ClientOut:
     client = service.get_client(session, tenant, client_id)
-    response.headers["ETag"] = f'"{client.version}"'
+    set_etag(response, client.version)
     return client
 
 
-@router.patch("/{client_id}", response_model=ClientOut)
+@router.patch("/{client_id}", response_model=ClientOut, responses=WRITE_ERRORS)
 def update_client(
     client_id: uuid.UUID,
     body: ClientUpdate,
     response: Response,
-    if_match: str | None = Header(None, description='The ETag you read, e.g. "3"; stale → 409.'),
-    tenant: TenantContext = Depends(require(Permission.clients_write)),
+    expected: int | None = Depends(if_match),
+    tenant: TenantContext = WRITE,
     session: Session = Depends(tenant_db),
 ) -> ClientOut:
-    client = service.update_client(session, tenant, client_id, body, _etag_version(if_match))
-    response.headers["ETag"] = f'"{client.version}"'
+    client = service.update_client(session, tenant, client_id, body, expected)
+    set_etag(response, client.version)
     return client
 
 
-@router.delete("/{client_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{client_id}", status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_ERRORS)
 def delete_client(
     client_id: uuid.UUID,
-    tenant: TenantContext = Depends(require(Permission.clients_write)),
+    expected: int | None = Depends(if_match),
+    tenant: TenantContext = WRITE,
     session: Session = Depends(tenant_db),
 ) -> Response:
-    service.delete_client(session, tenant, client_id)
+    service.delete_client(session, tenant, client_id, expected)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-def _etag_version(if_match: str | None) -> int | None:
-    if if_match is None:
-        return None
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise ProblemError(
-            400,
-            "Bad Request",
-            "If-Match must be an ETag from this API.",
-            errors=[{"field": "If-Match", "message": 'expected a quoted version number, e.g. "3"'}],
-        )
-    return int(value)
+@router.get("/{client_id}/contacts", response_model=Page[ContactOut], responses=ITEM_ERRORS)
+def list_contacts(
+    client_id: uuid.UUID,
+    page: PageParams = Depends(page_params),
+    q: str | None = Query(None, max_length=200, description="Search first/last name and email."),
+    sort: ContactSort = Query("name"),  # type: ignore[valid-type]
+    tenant: TenantContext = READ,
+    session: Session = Depends(tenant_db),
+) -> Page[ContactOut]:
+    items, total = service.list_contacts(
+        session, tenant, client_id, limit=page.limit, offset=page.offset, sort=sort, q=q
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post(
+    "/{client_id}/contacts",
+    response_model=ContactOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=WRITE_ERRORS,
+)
+def create_contact(
+    client_id: uuid.UUID,
+    body: ContactCreate,
+    response: Response,
+    tenant: TenantContext = WRITE,
+    session: Session = Depends(tenant_db),
+) -> ContactOut:
+    contact = service.create_contact(session, tenant, client_id, body)
+    response.headers["Location"] = f"/api/v1/clients/{client_id}/contacts/{contact.id}"
+    set_etag(response, contact.version)
+    return contact
+
+
+@router.get("/{client_id}/contacts/{contact_id}", response_model=ContactOut, responses=ITEM_ERRORS)
+def get_contact(
+    client_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    response: Response,
+    tenant: TenantContext = READ,
+    session: Session = Depends(tenant_db),
+) -> ContactOut:
+    contact = service.get_contact(session, tenant, client_id, contact_id)
+    set_etag(response, contact.version)
+    return contact
+
+
+@router.patch("/{client_id}/contacts/{contact_id}", response_model=ContactOut, responses=WRITE_ERRORS)
+def update_contact(
+    client_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    body: ContactUpdate,
+    response: Response,
+    expected: int | None = Depends(if_match),
+    tenant: TenantContext = WRITE,
+    session: Session = Depends(tenant_db),
+) -> ContactOut:
+    contact = service.update_contact(session, tenant, client_id, contact_id, body, expected)
+    set_etag(response, contact.version)
+    return contact
+
+
+@router.delete(
+    "/{client_id}/contacts/{contact_id}", status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_ERRORS
+)
+def delete_contact(
+    client_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    expected: int | None = Depends(if_match),
+    tenant: TenantContext = WRITE,
+    session: Session = Depends(tenant_db),
+) -> Response:
+    service.delete_contact(session, tenant, client_id, contact_id, expected)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

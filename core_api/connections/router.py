@@ -15,11 +15,12 @@ from core_api.connections.schemas import (
     SyncRequestCreate,
     SyncRequestOut,
 )
+from core_api.http import COMMON_ERRORS, ITEM_ERRORS, WRITE_ERRORS
 from core_api.pagination import Page, PageParams, page_params
 from core_api.permissions import Permission
 from core_api.tenancy import TenantContext
 
-router = APIRouter(prefix="/api/v1", tags=["connections"])
+router = APIRouter(prefix="/api/v1", tags=["connections"], responses=COMMON_ERRORS)
 
 
 @router.get("/providers", response_model=list[ProviderOut])
@@ -51,7 +52,9 @@ def list_connections(
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("/connections", response_model=ConnectionOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/connections", response_model=ConnectionOut, status_code=status.HTTP_201_CREATED, responses=WRITE_ERRORS
+)
 def create_connection(
     body: ConnectionCreate,
     response: Response,
@@ -63,7 +66,7 @@ def create_connection(
     return connection
 
 
-@router.get("/connections/{connection_id}", response_model=ConnectionOut)
+@router.get("/connections/{connection_id}", response_model=ConnectionOut, responses=ITEM_ERRORS)
 def get_connection(
     connection_id: uuid.UUID,
     tenant: TenantContext = Depends(require(Permission.connections_read)),
@@ -72,7 +75,7 @@ def get_connection(
     return service.get_connection(session, tenant, connection_id)
 
 
-@router.delete("/connections/{connection_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/connections/{connection_id}", status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_ERRORS)
 def delete_connection(
     connection_id: uuid.UUID,
     tenant: TenantContext = Depends(require(Permission.connections_write)),
@@ -83,7 +86,10 @@ def delete_connection(
 
 
 @router.post(
-    "/connections/{connection_id}/sync", response_model=SyncRequestOut, status_code=status.HTTP_202_ACCEPTED
+    "/connections/{connection_id}/sync",
+    response_model=SyncRequestOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=WRITE_ERRORS,
 )
 def request_sync(
     connection_id: uuid.UUID,
@@ -100,7 +106,7 @@ def request_sync(
     return request
 
 
-@router.get("/sync-requests/{request_id}", response_model=SyncRequestOut)
+@router.get("/sync-requests/{request_id}", response_model=SyncRequestOut, responses=ITEM_ERRORS)
 def get_sync_request(
     request_id: uuid.UUID,
     tenant: TenantContext = Depends(require(Permission.connections_read)),

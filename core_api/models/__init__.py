@@ -1,9 +1,11 @@
 """SQLAlchemy models, one Base. Import from here so Alembic sees every table."""
 
+from core_api.models.audit import AuditEntry, OutboxEntry
 from core_api.models.base import APP_SCHEMA, WAREHOUSE_SCHEMA, Base
-from core_api.models.client import Client, ExternalRef
+from core_api.models.client import Client, Contact, ExternalRef
 from core_api.models.connection import Connection, SyncRequest, SyncState
-from core_api.models.firm import Firm, Membership, User
+from core_api.models.crm import CalendarEvent, Lead
+from core_api.models.firm import Firm, Invitation, Membership, User
 from core_api.models.warehouse import QuickBooksCustomer
 
 # Tables carrying firm_id: every one gets FORCE row-level security in the migrations.
@@ -11,6 +13,12 @@ FIRM_SCOPED_TABLES = [
     "app.firms",
     "app.memberships",
     "app.clients",
+    "app.contacts",
+    "app.leads",
+    "app.calendar_events",
+    "app.invitations",
+    "app.audit_log",
+    "app.outbox",
     "app.external_refs",
     "app.connections",
     "app.sync_requests",
@@ -22,12 +30,18 @@ __all__ = [
     "APP_SCHEMA",
     "FIRM_SCOPED_TABLES",
     "WAREHOUSE_SCHEMA",
+    "AuditEntry",
     "Base",
+    "CalendarEvent",
     "Client",
     "Connection",
+    "Contact",
     "ExternalRef",
     "Firm",
+    "Invitation",
+    "Lead",
     "Membership",
+    "OutboxEntry",
     "QuickBooksCustomer",
     "SyncRequest",
     "SyncState",

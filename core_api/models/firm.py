@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, String, UniqueConstraint, text
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -14,6 +14,7 @@ from core_api.tenancy import Role
 class Firm(Base):
     __tablename__ = "firms"
     __table_args__ = {"schema": APP_SCHEMA}
+    __audit__ = "firm"
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -40,6 +41,7 @@ class User(Base):
 class Membership(Base):
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("firm_id", "user_id"), {"schema": APP_SCHEMA})
+    __audit__ = "membership"
 
     id: Mapped[uuid.UUID] = uuid_pk()
     firm_id: Mapped[uuid.UUID] = firm_fk()
@@ -53,4 +55,34 @@ class Membership(Base):
         Enum(Role, name="role", schema=APP_SCHEMA, values_callable=lambda e: [m.value for m in e]),
         nullable=False,
     )
+    created_at: Mapped[datetime] = created_at()
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Invitation(Base):
+    """An invitation to join a firm with a role. The token is shown once; only its hash is stored."""
+
+    __tablename__ = "invitations"
+    __table_args__ = {"schema": APP_SCHEMA}
+    __audit__ = "invitation"
+    __audit_exclude__ = ("token_hash",)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    firm_id: Mapped[uuid.UUID] = firm_fk()
+    email: Mapped[str] = mapped_column(String(320), nullable=False)
+    role: Mapped[Role] = mapped_column(
+        Enum(
+            Role,
+            name="role",
+            schema=APP_SCHEMA,
+            values_callable=lambda e: [m.value for m in e],
+            create_type=False,
+        ),
+        nullable=False,
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()

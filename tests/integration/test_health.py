@@ -1,7 +1,7 @@
 def test_healthz_and_readyz(api):
     assert api.get("/healthz").json() == {"status": "ok"}
     ready = api.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["schema"] == "0001"
+    assert ready.status_code == 200 and ready.json()["schema"] == "0002"
 
 
 def test_metrics_count_requests_by_route_template(api):

@@ -2,7 +2,9 @@ from core_api.openapi import ARTIFACT, render
 
 
 def test_committed_openapi_document_matches_the_code():
-    assert ARTIFACT.read_text() == render(), "docs/openapi.json is stale: run `python -m core_api.openapi`"
+    assert ARTIFACT.read_text() == render(), (
+        "core_api/openapi.json is stale: run `python -m core_api.openapi`"
+    )
 
 
 def test_contract_documents_problem_json_errors_and_the_sync_endpoint():
