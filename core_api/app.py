@@ -8,10 +8,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from core_api import errors, metrics
-from core_api.auth.router import router as auth_router
-from core_api.clients.router import router as clients_router
-from core_api.connections.router import router as connections_router
-from core_api.health import router as health_router
+from core_api.routers import ROUTERS
 from core_api.settings import Settings, load_settings
 from core_api.version import VERSION
 
@@ -36,6 +33,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     errors.install(app)
     metrics.install(app)
-    for router in (health_router, auth_router, clients_router, connections_router):
+    for router in ROUTERS:
         app.include_router(router)
     return app

@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
 from core_api.models.audit import AuditEntry, OutboxEntry
@@ -65,50 +65,64 @@ def _changed(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return before, after
 
 
+_PENDING = "_change_capture_pending"
+
+
 @event.listens_for(Session, "before_flush")
-def _capture(session: Session, _flush_context, _instances) -> None:
-    tenant = session.info.get("tenant")
-    if tenant is None:
+def _collect(session: Session, _flush_context, _instances) -> None:
+    """Note what is about to change while the old values are still known."""
+    if session.info.get("tenant") is None:
         return
-    records: list[tuple[str, Any, dict | None, dict | None]] = []
-    for obj in list(session.new):
+    pending: list[tuple[str, Any, dict | None]] = session.info.setdefault(_PENDING, [])
+    for obj in session.new:
         if getattr(obj, "__audit__", None):
-            if getattr(obj, "id", None) is None and hasattr(type(obj), "id"):
-                obj.id = uuid.uuid4()  # the log needs the id before the INSERT assigns it
-            records.append(("create", obj, None, _columns(obj)))
-    for obj in list(session.dirty):
+            pending.append(("create", obj, None))
+    for obj in session.dirty:
         if getattr(obj, "__audit__", None) and session.is_modified(obj, include_collections=False):
             before, after = _changed(obj)
-            if not after:
-                continue
-            action = "delete" if after.get("deleted_at") and not before.get("deleted_at") else "update"
-            records.append((action, obj, before, after))
-    for obj in list(session.deleted):
+            if after:
+                deleted = after.get("deleted_at") and not before.get("deleted_at")
+                pending.append(("delete" if deleted else "update", obj, before))
+    for obj in session.deleted:
         if getattr(obj, "__audit__", None):
-            records.append(("delete", obj, _columns(obj, history="before"), None))
+            pending.append(("delete", obj, _columns(obj, history="before")))
 
-    for action, obj, before, after in records:
-        entity = obj.__audit__
-        session.add(
-            AuditEntry(
-                firm_id=tenant.firm_id,
-                actor_user_id=tenant.user_id,
-                action=action,
-                entity=entity,
-                entity_id=str(obj.id),
-                before=before,
-                after=after,
-            )
+
+@event.listens_for(Session, "after_flush")
+def _write(session: Session, _flush_context) -> None:
+    """Write audit and outbox rows after the entities (ids and FK targets exist), in the same transaction."""
+    pending = session.info.pop(_PENDING, None)
+    tenant = session.info.get("tenant")
+    if not pending or tenant is None:
+        return
+    audit_rows, outbox_rows = [], []
+    for action, obj, before in pending:
+        after = None if action == "delete" and obj in session.deleted else _columns(obj)
+        if action == "update" and before is not None and after is not None:
+            after = {k: after[k] for k in before if k in after}
+        audit_rows.append(
+            {
+                "firm_id": tenant.firm_id,
+                "actor_user_id": tenant.user_id,
+                "action": action,
+                "entity": obj.__audit__,
+                "entity_id": str(obj.id),
+                "before": before,
+                "after": after,
+            }
         )
-        outbox_entity = getattr(obj, "__outbox__", None)
-        if outbox_entity:
-            operation = {"create": "created", "update": "updated", "delete": "deleted"}[action]
-            session.add(
-                OutboxEntry(
-                    firm_id=tenant.firm_id,
-                    entity=outbox_entity,
-                    entity_id=obj.id,
-                    operation=operation,
-                    payload=_columns(obj) if action != "delete" else {"id": str(obj.id)},
-                )
+        if getattr(obj, "__outbox__", None):
+            outbox_rows.append(
+                {
+                    "id": uuid.uuid4(),
+                    "firm_id": tenant.firm_id,
+                    "entity": obj.__outbox__,
+                    "entity_id": obj.id,
+                    "operation": {"create": "created", "update": "updated", "delete": "deleted"}[action],
+                    "payload": _columns(obj),
+                }
             )
+    connection = session.connection()
+    connection.execute(insert(AuditEntry), audit_rows)
+    if outbox_rows:
+        connection.execute(insert(OutboxEntry), outbox_rows)

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one Base. Import from here so Alembic sees every table."""
 
+from core_api.models import billing, documents, webhooks
 from core_api.models.audit import AuditEntry, OutboxEntry
 from core_api.models.base import APP_SCHEMA, WAREHOUSE_SCHEMA, Base
 from core_api.models.client import Client, Contact, ExternalRef
@@ -24,6 +25,9 @@ FIRM_SCOPED_TABLES = [
     "app.sync_requests",
     "app.sync_state",
     "warehouse.quickbooks_customers",
+    *billing.FIRM_SCOPED,
+    *documents.FIRM_SCOPED,
+    *webhooks.FIRM_SCOPED,
 ]
 
 __all__ = [

@@ -1,0 +1,3 @@
+"""Models of the billing domain (issue 3). Tables listed in FIRM_SCOPED get forced RLS in their migration."""
+
+FIRM_SCOPED: list[str] = []
