@@ -1,3 +1,3 @@
-"""Models of the documents domain (issue 3). Tables listed in FIRM_SCOPED get forced RLS in their migration."""
+"""Models of the documents domain (issue 3). FIRM_SCOPED tables get forced RLS in their migration."""
 
 FIRM_SCOPED: list[str] = []
