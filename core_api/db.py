@@ -62,6 +62,8 @@ def bind_tenant(session: Session, tenant: TenantContext) -> Session:
     begin (after a commit too) and can never leak to the pooled connection's next user.
     """
     session.info["tenant"] = tenant
+    if session.in_transaction():  # bound mid-transaction (sign-up, invitation acceptance): set it now too
+        session.execute(_SET_FIRM, {"firm": str(tenant.firm_id)})
 
     @event.listens_for(session, "after_begin")
     def _set_firm(_session: Session, _tx, connection) -> None:

@@ -15,6 +15,7 @@ PROBLEM: dict[str, Any] = {
 
 # Errors every authenticated operation can return, documented once and attached to each router.
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed JSON or header", **PROBLEM},
     401: {"description": "Missing or invalid bearer token", **PROBLEM},
     403: {"description": "The caller's role lacks the permission", **PROBLEM},
     422: {"description": "Invalid input, with field-level messages", **PROBLEM},

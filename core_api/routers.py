@@ -2,16 +2,22 @@
 
 from core_api.auth.router import router as auth_router
 from core_api.billing.router import router as billing_router
+from core_api.calendar.router import router as calendar_router
 from core_api.clients.router import router as clients_router
 from core_api.connections.router import router as connections_router
 from core_api.documents.router import router as documents_router
 from core_api.health import router as health_router
+from core_api.leads.router import router as leads_router
+from core_api.team.router import router as team_router
 from core_api.webhooks.router import router as webhooks_router
 
 ROUTERS = [
     health_router,
     auth_router,
     clients_router,
+    leads_router,
+    calendar_router,
+    team_router,
     connections_router,
     billing_router,
     documents_router,

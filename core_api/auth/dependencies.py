@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from core_api.db import bind_tenant, session_factory
@@ -13,7 +14,7 @@ from core_api.errors import ProblemError
 from core_api.permissions import Permission, allows
 from core_api.security import tokens
 from core_api.settings import Settings, get_settings
-from core_api.tenancy import TenantContext, issue_tenant_context
+from core_api.tenancy import Role, TenantContext, issue_tenant_context
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -23,10 +24,16 @@ def db_sessions() -> sessionmaker[Session]:
     return session_factory()
 
 
+_CURRENT_ROLE = text("select role from app.memberships_for_user(:user) where firm_id = :firm")
+
+
 def current_tenant(
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
     settings: Settings = Depends(get_settings),
+    sessions: sessionmaker[Session] = Depends(db_sessions),
 ) -> TenantContext:
+    """The caller's firm from the token; the role from the database, so a role change or a deactivation
+    takes effect on the next request rather than when the access token expires."""
     unauthorized = ProblemError(
         401,
         "Unauthorized",
@@ -39,7 +46,12 @@ def current_tenant(
         claims = tokens.decode(settings, credentials.credentials, "access")
     except tokens.InvalidTokenError:
         raise unauthorized from None
-    return issue_tenant_context(claims.firm_id, claims.role, claims.user_id)
+    with sessions() as session:
+        role = session.execute(_CURRENT_ROLE, {"user": claims.user_id, "firm": claims.firm_id}).scalar()
+        session.rollback()
+    if role is None:
+        raise unauthorized
+    return issue_tenant_context(claims.firm_id, Role(role), claims.user_id)
 
 
 def tenant_db(

@@ -10,6 +10,8 @@ from core_api.errors import ProblemError
 from core_api.http import COMMON_ERRORS
 from core_api.models import User
 from core_api.settings import Settings, get_settings
+from core_api.team import service as team_service
+from core_api.team.schemas import AcceptInvitation, SignupRequest
 from core_api.tenancy import TenantContext
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=COMMON_ERRORS)
@@ -27,6 +29,22 @@ def refresh(
     body: RefreshRequest, session: Session = Depends(plain_db), settings: Settings = Depends(get_settings)
 ) -> TokenResponse:
     return service.refresh(session, settings, body.refresh_token)
+
+
+@router.post("/signup", response_model=TokenResponse, status_code=201, responses={409: COMMON_ERRORS[422]})
+def signup(
+    body: SignupRequest, session: Session = Depends(plain_db), settings: Settings = Depends(get_settings)
+) -> TokenResponse:
+    """Create a firm and its first firm_admin; returns tokens for the new firm."""
+    return team_service.signup(session, settings, body)
+
+
+@router.post("/accept-invitation", response_model=TokenResponse, responses={404: COMMON_ERRORS[422]})
+def accept_invitation(
+    body: AcceptInvitation, session: Session = Depends(plain_db), settings: Settings = Depends(get_settings)
+) -> TokenResponse:
+    """Join the inviting firm (creating the account if the email has none) and sign in to it."""
+    return team_service.accept_invitation(session, settings, body)
 
 
 @router.get("/me", response_model=MeResponse)

@@ -32,7 +32,7 @@ def login(
     password_ok = passwords.verify_password(user.password_hash if user else None, password)
     if user is None or not password_ok or not user.is_active:
         raise _BAD_LOGIN
-    return _tokens_for(session, settings, user, firm_id)
+    return tokens_for(session, settings, user, firm_id)
 
 
 def refresh(session: Session, settings: Settings, refresh_token: str) -> TokenResponse:
@@ -43,10 +43,10 @@ def refresh(session: Session, settings: Settings, refresh_token: str) -> TokenRe
     user = session.get(User, claims.user_id)
     if user is None or not user.is_active:
         raise ProblemError(401, "Unauthorized", "The account is no longer active.")
-    return _tokens_for(session, settings, user, claims.firm_id)
+    return tokens_for(session, settings, user, claims.firm_id)
 
 
-def _tokens_for(session: Session, settings: Settings, user: User, firm_id: uuid.UUID | None) -> TokenResponse:
+def tokens_for(session: Session, settings: Settings, user: User, firm_id: uuid.UUID | None) -> TokenResponse:
     firms = memberships(session, user.id)
     if firm_id is not None:
         firms = [f for f in firms if f.id == firm_id]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, String, UniqueConstraint, text
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,7 +21,10 @@ class Firm(Base):
     slug: Mapped[str] = mapped_column(String(80), nullable=False, unique=True)
     timezone: Mapped[str] = mapped_column(String(64), nullable=False, server_default=text("'UTC'"))
     currency: Mapped[str] = mapped_column(String(3), nullable=False, server_default=text("'USD'"))
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
     created_at: Mapped[datetime] = created_at()
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class User(Base):

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from core_api.clients.repository import ClientRepository, ContactRepository
+from core_api.clients.schemas import ContactOut
+from core_api.clients.service import to_out as client_out
+from core_api.crud import check_version, escape_like
+from core_api.errors import Conflict, ProblemError
+from core_api.leads.repository import LeadRepository
+from core_api.leads.schemas import LeadConversion, LeadConvert, LeadCreate, LeadOut, LeadUpdate
+from core_api.models import Client, Contact, Lead
+from core_api.tenancy import TenantContext
+
+
+def _check_assignee(session: Session, tenant: TenantContext, values: dict) -> None:
+    assignee = values.get("assignee_id")
+    if assignee is not None and not ClientRepository(session, tenant).is_member(assignee):
+        message = "not an active member of this firm"
+        raise ProblemError(
+            422, "Validation Error", message, errors=[{"field": "assignee_id", "message": message}]
+        )
+
+
+def list_leads(
+    session: Session,
+    tenant: TenantContext,
+    *,
+    limit: int,
+    offset: int,
+    sort: str,
+    q: str | None,
+    status: str | None,
+    assignee_id: uuid.UUID | None,
+    min_score: int | None,
+) -> tuple[list[LeadOut], int]:
+    where = []
+    if q:
+        pattern = f"%{escape_like(q)}%"
+        where.append(Lead.name.ilike(pattern, escape="\\") | Lead.company_name.ilike(pattern, escape="\\"))
+    if status:
+        where.append(Lead.status == status)
+    if assignee_id:
+        where.append(Lead.assignee_id == assignee_id)
+    if min_score is not None:
+        where.append(Lead.score >= min_score)
+    rows, total = LeadRepository(session, tenant).list(limit=limit, offset=offset, sort=sort, where=where)
+    return [LeadOut.model_validate(r) for r in rows], total
+
+
+def get_lead(session: Session, tenant: TenantContext, lead_id: uuid.UUID) -> LeadOut:
+    return LeadOut.model_validate(LeadRepository(session, tenant).require(lead_id))
+
+
+def create_lead(session: Session, tenant: TenantContext, body: LeadCreate) -> LeadOut:
+    values = {k: v for k, v in body.model_dump().items() if v is not None}
+    _check_assignee(session, tenant, values)
+    out = LeadOut.model_validate(LeadRepository(session, tenant).add(Lead(**values)))
+    session.commit()
+    return out
+
+
+def update_lead(
+    session: Session, tenant: TenantContext, lead_id: uuid.UUID, body: LeadUpdate, if_match: int | None
+) -> LeadOut:
+    repo = LeadRepository(session, tenant)
+    lead = repo.require(lead_id, for_update=True)
+    if lead.status == "converted":
+        raise Conflict("a converted lead is read-only; edit its client instead")
+    changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    if changes.get("score", 0) is None:
+        changes.pop("score")
+    _check_assignee(session, tenant, changes)
+    repo.update(lead, changes, expected_version=body.version if body.version is not None else if_match)
+    out = LeadOut.model_validate(lead)
+    session.commit()
+    return out
+
+
+def delete_lead(session: Session, tenant: TenantContext, lead_id: uuid.UUID, if_match: int | None) -> None:
+    repo = LeadRepository(session, tenant)
+    repo.soft_delete(repo.require(lead_id, for_update=True), expected_version=if_match)
+    session.commit()
+
+
+def convert_lead(
+    session: Session, tenant: TenantContext, lead_id: uuid.UUID, body: LeadConvert, if_match: int | None
+) -> LeadConversion:
+    """Lead → client (+ contact), all in one transaction: either everything exists afterwards or nothing."""
+    leads = LeadRepository(session, tenant)
+    lead = leads.require(lead_id, for_update=True)
+    check_version(lead, body.version if body.version is not None else if_match)
+    if lead.status in ("converted", "lost"):
+        raise Conflict(f"a {lead.status} lead cannot be converted", field="status")
+
+    client = ClientRepository(session, tenant).add(
+        Client(
+            name=body.client_name or lead.company_name or lead.name,
+            email=lead.email,
+            phone=lead.phone,
+            notes=lead.notes,
+            account_manager_id=lead.assignee_id,
+        )
+    )
+    contact = None
+    if body.create_contact:
+        first, _, last = lead.name.partition(" ")
+        contact = ContactRepository(session, tenant).add(
+            Contact(client_id=client.id, first_name=first, last_name=last, email=lead.email, phone=lead.phone)
+        )
+        client.primary_contact_id = contact.id
+    lead.status, lead.converted_client_id, lead.converted_at = "converted", client.id, datetime.now(UTC)
+    session.flush()
+    session.refresh(client)
+    session.refresh(lead)
+    result = LeadConversion(
+        lead=LeadOut.model_validate(lead),
+        client=client_out(client),
+        contact=ContactOut.model_validate(contact) if contact else None,
+    )
+    session.commit()
+    return result
