@@ -75,7 +75,96 @@ def _quickbooks() -> ConnectorSpec:
     )
 
 
-_REGISTRY: dict[str, ConnectorSpec] = {spec.provider: spec for spec in (_quickbooks(),)}
+def _no_sync_client(provider: str) -> ClientFactory:
+    def factory(
+        config: BaseModel, credentials: BaseModel, *, on_tokens: Callable[[TokenSet], None], **_: Any
+    ):
+        raise NotImplementedError(
+            f"{provider} has no sync client yet: its connections only receive webhooks "
+            f"(POST /webhooks/{provider}/{{connection_id}})"
+        )
+
+    return factory
+
+
+def _webhook_only(
+    provider: str,
+    display_name: str,
+    description: str,
+    config_model: type[BaseModel],
+    credentials_model: type[BaseModel],
+    account_field: str,
+) -> ConnectorSpec:
+    return ConnectorSpec(
+        provider=provider,
+        display_name=display_name,
+        description=description,
+        config_model=config_model,
+        credentials_model=credentials_model,
+        streams=(),
+        account_id=lambda config: getattr(config, account_field),
+        client_factory=_no_sync_client(provider),
+    )
+
+
+def _webhook_only_specs() -> tuple[ConnectorSpec, ...]:
+    from connectors.webhooks import connections as c
+
+    return (
+        _webhook_only(
+            "stripe",
+            "Stripe",
+            "Payments, invoices and customers events from one Stripe account, through signed webhooks.",
+            c.StripeConfig,
+            c.StripeCredentials,
+            "account_id",
+        ),
+        _webhook_only(
+            "square",
+            "Square",
+            "Payments, orders and customers events from one Square seller, through signed webhooks.",
+            c.SquareConfig,
+            c.SquareCredentials,
+            "merchant_id",
+        ),
+        _webhook_only(
+            "twilio",
+            "Twilio",
+            "Message and call status callbacks and inbound messages for one Twilio account.",
+            c.TwilioConfig,
+            c.TwilioCredentials,
+            "account_sid",
+        ),
+        _webhook_only(
+            "docusign",
+            "DocuSign",
+            "Envelope and recipient events from DocuSign Connect, HMAC-signed.",
+            c.DocuSignConfig,
+            c.DocuSignCredentials,
+            "account_id",
+        ),
+        _webhook_only(
+            "xero",
+            "Xero",
+            "Contact and invoice change events from one Xero organisation, through signed webhooks.",
+            c.XeroConfig,
+            c.XeroCredentials,
+            "tenant_id",
+        ),
+        _webhook_only(
+            "slack",
+            "Slack",
+            "Events API, interactivity and slash-command requests from one Slack workspace.",
+            c.SlackConfig,
+            c.SlackCredentials,
+            "team_id",
+        ),
+    )
+
+
+_REGISTRY: dict[str, ConnectorSpec] = {
+    spec.provider: spec for spec in (_quickbooks(), *_webhook_only_specs())
+}
 CONNECTORS: Mapping[str, ConnectorSpec] = MappingProxyType(_REGISTRY)
 
 

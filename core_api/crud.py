@@ -15,8 +15,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
-from core_api.errors import Conflict, NotFound
 from core_api.models import ExternalRef
+from core_api.problems import Conflict, NotFound
 from core_api.tenancy import TenantContext
 
 M = TypeVar("M")

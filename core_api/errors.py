@@ -9,60 +9,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core_api.problems import Conflict, FieldError, NotFound, Problem, ProblemError
+
+__all__ = ["Conflict", "FieldError", "NotFound", "Problem", "ProblemError", "install", "problem"]
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
-
-
-class FieldError(BaseModel):
-    field: str
-    message: str
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details, as every error response of this API."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
-    errors: list[FieldError] | None = None
-
-
-class ProblemError(Exception):
-    """Raised by services; rendered as problem+json. `errors` carries field-level messages."""
-
-    def __init__(
-        self,
-        status: int,
-        title: str,
-        detail: str | None = None,
-        *,
-        errors: list[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail or title)
-        self.status, self.title, self.detail, self.errors, self.headers = (
-            status,
-            title,
-            detail,
-            errors,
-            headers,
-        )
-
-
-class NotFound(ProblemError):
-    def __init__(self, what: str) -> None:
-        super().__init__(404, "Not Found", f"{what} not found")
-
-
-class Conflict(ProblemError):
-    def __init__(self, detail: str, *, field: str | None = None) -> None:
-        errors = [{"field": field, "message": detail}] if field else None
-        super().__init__(409, "Conflict", detail, errors=errors)
 
 
 def problem(status: int, title: str, detail: str | None, request: Request, **extra: Any) -> JSONResponse:

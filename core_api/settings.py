@@ -41,6 +41,31 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
+    # Webhook intake (POST /webhooks/{provider}): limits applied before anything is verified or stored.
+    webhook_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    # Per provider, per API process: a token bucket refilling at this rate, bursting up to `burst`.
+    webhook_rate_limit_per_minute: int = Field(default=600, gt=0)
+    webhook_rate_limit_burst: int = Field(default=60, gt=0)
+    # Per-provider overrides of the per-minute rate, e.g. {"stripe": 1200}.
+    webhook_rate_limits: dict[str, int] = {}
+    # Stripe and Slack sign a timestamp; further than this from now is refused as a replay.
+    webhook_timestamp_tolerance_seconds: int = Field(default=300, gt=0, le=3600)
+    # The public origin vendors call (e.g. https://api.example.com) when a proxy rewrites scheme or host:
+    # Square and Twilio sign the URL. Unset: the URL the request arrived on.
+    webhook_public_base_url: str | None = Field(default=None, pattern=r"^https?://[^/?#]+(/[^?#]*)?$")
+
+    # Document storage (S3 through boto3). Empty endpoint → AWS; `make run` and the tests point it at moto.
+    s3_endpoint_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    s3_bucket: str = Field(default="firmsync-documents", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    s3_region: str = "us-east-1"
+    # Empty → boto3's default credential chain (instance role, AWS_* variables, ~/.aws).
+    s3_access_key_id: SecretStr = SecretStr("")
+    s3_secret_access_key: SecretStr = SecretStr("")
+    # Lifetime of presigned upload and download URLs.
+    s3_presign_expiry_seconds: int = Field(default=300, gt=0, le=7 * 24 * 3600)
+    # Dev only: create the bucket at API start-up if it is missing (production buckets are provisioned).
+    s3_create_bucket: bool = False
+
     @field_validator("encryption_keys")
     @classmethod
     def _keys_are_fernet(cls, value: SecretStr) -> SecretStr:
@@ -54,12 +79,28 @@ class Settings(BaseSettings):
                 raise ValueError("each key must be a url-safe base64 32-byte Fernet key") from exc
         return value
 
+    @field_validator("webhook_public_base_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_rate_limits")
+    @classmethod
+    def _positive_rates(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = sorted(name for name, rate in value.items() if rate <= 0)
+        if bad:
+            raise ValueError(f"rates must be positive requests per minute (got {', '.join(bad)})")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("postgresql", "postgres://")):
             raise ValueError("must be a postgresql:// URL (firmsync runs on PostgreSQL only)")
         return value
+
+    def webhook_rate_for(self, provider: str) -> int:
+        return self.webhook_rate_limits.get(provider, self.webhook_rate_limit_per_minute)
 
     @property
     def encryption_key_list(self) -> list[str]:

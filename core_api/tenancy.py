@@ -1,8 +1,10 @@
 """The tenant context: which firm a unit of work belongs to.
 
 Repositories require a `TenantContext` and filter by its firm; the session factory sets the same firm
-as `app.firm_id` for Postgres row-level security. Only two places may issue one: the auth dependency
-(from a verified access token) and the pipelines' connection lookup (from a stored connection row).
+as `app.firm_id` for Postgres row-level security. `issue_tenant_context` is called only where the firm
+has been established by something trusted (ADR 0002 lists them): a verified access token (auth), a
+stored connection row (pipelines), a verified webhook signature (webhook intake), sign-up and invitation
+acceptance (the firm is being created or joined), and the demo seed.
 """
 
 from __future__ import annotations

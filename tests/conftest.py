@@ -102,3 +102,53 @@ def sandbox(tmp_path_factory):
     server = SandboxServer(tmp_path_factory.mktemp("sandbox"))
     yield server
     server.stop()
+
+
+# --- document storage: the suite's own S3 (moto in server mode, real HTTP) ----------------------------------
+# Settings are read once per process, so the endpoint is fixed here, on a port picked now; the `s3` fixture
+# starts moto there on first use. Tests that never ask for it get a dead local port, never AWS.
+def _moto_port() -> int:
+    from tests.support.processes import free_port
+
+    return free_port()
+
+
+MOTO_PORT = _moto_port()
+os.environ.update(
+    FIRMSYNC_S3_ENDPOINT_URL=f"http://127.0.0.1:{MOTO_PORT}",
+    FIRMSYNC_S3_BUCKET="firmsync-test-documents",
+    FIRMSYNC_S3_REGION="us-east-1",
+    FIRMSYNC_S3_ACCESS_KEY_ID="firmsync-test",
+    FIRMSYNC_S3_SECRET_ACCESS_KEY="firmsync-test",
+    FIRMSYNC_S3_CREATE_BUCKET="false",
+)
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory) -> Iterator[str]:
+    """`python -m moto.server` on MOTO_PORT with the documents bucket created; stopped by PID."""
+    import subprocess
+    import sys
+
+    from tests.support.processes import ROOT, stop, wait_http
+
+    url = f"http://127.0.0.1:{MOTO_PORT}"
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(MOTO_PORT)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_http(f"{url}/moto-api/", proc)
+        from core_api.documents.storage import DocumentStorage
+        from core_api.settings import Settings
+
+        settings = Settings()  # type: ignore[call-arg]
+        DocumentStorage.from_settings(settings).ensure_bucket(settings.s3_region)
+        yield url
+    finally:
+        stop(proc)
+        log.close()

@@ -133,6 +133,12 @@ class QuickBooksCredentials(BaseModel):
         title="Refresh token expiry",
         description="When the refresh token expires (Intuit: about 100 days after issue).",
     )
+    webhook_verifier_token: SecretStr | None = Field(
+        default=None,
+        title="Webhook verifier token",
+        description="The app's webhooks verifier token (developer portal, Webhooks). Intuit signs every "
+        "webhook with it; without it, webhooks for this company are refused.",
+    )
 
     def with_tokens(self, tokens: TokenSet) -> QuickBooksCredentials:
         """These credentials after a refresh: what the caller persists from `on_tokens`."""

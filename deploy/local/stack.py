@@ -32,6 +32,7 @@ class Ports:
     sandbox: int = int(os.environ.get("SANDBOX_PORT", 8900))
     webserver: int = int(os.environ.get("DAGSTER_WEBSERVER_PORT", 3000))
     grpc: int = int(os.environ.get("DAGSTER_GRPC_PORT", 4266))
+    moto: int = int(os.environ.get("MOTO_PORT", 8901))
 
 
 @dataclass
@@ -158,6 +159,19 @@ class Stack:
             self.embedded.stop()  # type: ignore[attr-defined]
             self.embedded = None
 
+    def s3(self) -> None:
+        """Documents' S3: moto in server mode, unless FIRMSYNC_S3_ENDPOINT_URL names another endpoint."""
+        if self.env.get("FIRMSYNC_S3_ENDPOINT_URL"):
+            return
+        url = f"http://127.0.0.1:{self.ports.moto}"
+        step(f"starting S3 (moto) on {url}")
+        self.start("moto", sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.ports.moto))
+        self.env["FIRMSYNC_S3_ENDPOINT_URL"] = url
+        self.env["FIRMSYNC_S3_CREATE_BUCKET"] = "true"  # moto starts empty: the API creates the bucket
+        self.env.setdefault("FIRMSYNC_S3_ACCESS_KEY_ID", "firmsync-dev")
+        self.env.setdefault("FIRMSYNC_S3_SECRET_ACCESS_KEY", "firmsync-dev")
+        self.wait_http("moto", f"{url}/moto-api/")
+
     # ---- the whole sequence -------------------------------------------------------------------
 
     def up(self) -> None:
@@ -189,6 +203,7 @@ class Stack:
             "seed demo firm", py, "-m", "core_api.manage", "seed-demo", "--sandbox-url", sandbox_url
         )
 
+        self.s3()
         step(f"starting API on http://127.0.0.1:{self.ports.api}")
         self.start(
             "api",

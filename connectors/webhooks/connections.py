@@ -1,0 +1,294 @@
+"""What a connection needs for vendors whose only integration so far is webhook intake: Stripe, Square,
+Twilio, DocuSign, Xero and Slack. (QuickBooks' models live in `connectors/quickbooks/config.py`.)
+
+As for every connector, the API validates `POST /api/v1/connections` with these models and the SPA renders
+the connect form from their JSON schemas, so every field has a title and a description. Credentials are
+stored encrypted and never returned. When a vendor gains a sync client its models move to
+`connectors/<vendor>/config.py`, unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+_URL = r"^https?://\S+$"
+_GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+def _config(title: str, description: str) -> ConfigDict:
+    return ConfigDict(
+        extra="forbid", frozen=True, title=title, json_schema_extra={"description": description}
+    )
+
+
+def _credentials(title: str) -> ConfigDict:
+    return ConfigDict(extra="forbid", frozen=True, title=title, hide_input_in_errors=True)
+
+
+# --------------------------------------------------------------------------- Stripe
+
+
+class StripeConfig(BaseModel):
+    model_config = _config("Stripe connection", "Receive events from one Stripe account.")
+
+    account_id: str = Field(
+        title="Account ID",
+        description="The Stripe account (`acct_...`, Dashboard → Settings → Account details). Connect "
+        "events name it in their `account` field.",
+        pattern=r"^acct_[A-Za-z0-9]{1,64}$",
+    )
+    api_base_url: str = Field(
+        default="https://api.stripe.com",
+        title="API base URL",
+        description="Base URL of the Stripe API.",
+        pattern=_URL,
+    )
+
+
+class StripeCredentials(BaseModel):
+    model_config = _credentials("Stripe credentials")
+
+    webhook_signing_secret: SecretStr = Field(
+        title="Webhook signing secret",
+        description="The endpoint's signing secret (`whsec_...`, Dashboard → Developers → Webhooks).",
+        min_length=1,
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        title="Secret or restricted API key",
+        description="`sk_...` or `rk_...`; needed once syncing from Stripe is enabled.",
+    )
+
+
+# --------------------------------------------------------------------------- Square
+
+SQUARE_PRODUCTION_URL = "https://connect.squareup.com"
+SQUARE_SANDBOX_URL = "https://connect.squareupsandbox.com"
+
+
+class SquareConfig(BaseModel):
+    model_config = _config("Square connection", "Receive events from one Square seller account.")
+
+    merchant_id: str = Field(
+        title="Merchant ID",
+        description="The seller's merchant ID; Square events name it in `merchant_id`.",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+    )
+    environment: Literal["sandbox", "production"] = Field(
+        default="production", title="Environment", description="Square environment of the application."
+    )
+    api_base_url: str = Field(
+        default=SQUARE_PRODUCTION_URL,
+        title="API base URL",
+        description="Base URL of the Square API.",
+        pattern=_URL,
+    )
+    notification_url: str | None = Field(
+        default=None,
+        title="Notification URL",
+        description="The URL exactly as entered in the Square webhook subscription. Square signs it, so set "
+        "it when a proxy rewrites the URL firmsync sees; empty means the URL the request arrives on.",
+        pattern=_URL,
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _environment_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("environment") == "sandbox":
+            data = {"api_base_url": SQUARE_SANDBOX_URL, **data}
+        return data
+
+
+class SquareCredentials(BaseModel):
+    model_config = _credentials("Square credentials")
+
+    webhook_signature_key: SecretStr = Field(
+        title="Webhook signature key",
+        description="The subscription's signature key (Developer Dashboard → Webhooks → Subscriptions).",
+        min_length=1,
+    )
+    access_token: SecretStr | None = Field(
+        default=None,
+        title="Access token",
+        description="OAuth or personal access token; needed once syncing from Square is enabled.",
+    )
+
+
+# --------------------------------------------------------------------------- Twilio
+
+
+class TwilioConfig(BaseModel):
+    model_config = _config(
+        "Twilio connection", "Receive status callbacks and messages for one Twilio account."
+    )
+
+    account_sid: str = Field(
+        title="Account SID",
+        description="The account's SID (`AC` + 32 hex digits, Console → Account info); sent as `AccountSid`.",
+        pattern=r"^AC[0-9a-fA-F]{32}$",
+    )
+    api_base_url: str = Field(
+        default="https://api.twilio.com",
+        title="API base URL",
+        description="Base URL of the Twilio REST API.",
+        pattern=_URL,
+    )
+    webhook_url: str | None = Field(
+        default=None,
+        title="Webhook URL",
+        description="The URL exactly as configured in Twilio (query string included). Twilio signs it, so "
+        "set it when a proxy rewrites the URL firmsync sees; empty means the URL the request arrives on.",
+        pattern=_URL,
+    )
+
+
+class TwilioCredentials(BaseModel):
+    model_config = _credentials("Twilio credentials")
+
+    auth_token: SecretStr = Field(
+        title="Auth token",
+        description="The account's Auth Token: it authenticates API calls and is the key Twilio signs "
+        "webhooks with.",
+        min_length=1,
+    )
+
+
+# --------------------------------------------------------------------------- DocuSign
+
+
+class DocuSignConfig(BaseModel):
+    model_config = _config(
+        "DocuSign connection", "Receive DocuSign Connect (webhook) messages for one account."
+    )
+
+    account_id: str = Field(
+        title="API account ID",
+        description="The account's API Account ID (a GUID, Settings → Apps and Keys); messages name it "
+        "as `data.accountId`.",
+        pattern=_GUID,
+    )
+    base_uri: str = Field(
+        default="https://demo.docusign.net",
+        title="Account base URI",
+        description="The account's base URI (`https://demo.docusign.net` for the developer environment).",
+        pattern=_URL,
+    )
+    integration_key: str | None = Field(
+        default=None,
+        title="Integration key",
+        description="The app's integration key (OAuth client ID); needed once syncing is enabled.",
+        max_length=200,
+    )
+
+
+class DocuSignCredentials(BaseModel):
+    model_config = _credentials("DocuSign credentials")
+
+    connect_hmac_key: SecretStr = Field(
+        title="Connect HMAC key",
+        description="A Connect secret key (Settings → Connect → Connect Keys); the configuration must have "
+        "'Include HMAC signature' ticked.",
+        min_length=1,
+    )
+    refresh_token: SecretStr | None = Field(
+        default=None,
+        title="Refresh token",
+        description="OAuth refresh token; needed once syncing from DocuSign is enabled.",
+    )
+
+
+# --------------------------------------------------------------------------- Xero
+
+
+class XeroConfig(BaseModel):
+    model_config = _config("Xero connection", "Receive webhook events for one Xero organisation.")
+
+    tenant_id: str = Field(
+        title="Tenant ID",
+        description="The organisation's tenant ID (a GUID from the connections endpoint); events name it "
+        "as `tenantId`.",
+        pattern=_GUID,
+    )
+    client_id: str = Field(
+        title="OAuth client ID",
+        description="Client ID of the Xero app whose webhook delivers the events.",
+        min_length=1,
+        max_length=200,
+    )
+    api_base_url: str = Field(
+        default="https://api.xero.com",
+        title="API base URL",
+        description="Base URL of the Xero API.",
+        pattern=_URL,
+    )
+    scopes: tuple[str, ...] = Field(
+        default=("offline_access", "accounting.transactions", "accounting.contacts"),
+        title="OAuth scopes",
+        description="Scopes requested when the firm authorises the app.",
+        min_length=1,
+    )
+
+
+class XeroCredentials(BaseModel):
+    model_config = _credentials("Xero credentials")
+
+    webhook_key: SecretStr = Field(
+        title="Webhooks key",
+        description="The app's webhooks key (Developer portal → your app → Webhooks).",
+        min_length=1,
+    )
+    client_secret: SecretStr | None = Field(
+        default=None,
+        title="OAuth client secret",
+        description="Client secret of the Xero app; needed once syncing from Xero is enabled.",
+    )
+    refresh_token: SecretStr | None = Field(
+        default=None,
+        title="Refresh token",
+        description="Refresh token from the OAuth authorisation. Xero rotates it on every refresh.",
+    )
+
+
+# --------------------------------------------------------------------------- Slack
+
+
+class SlackConfig(BaseModel):
+    model_config = _config(
+        "Slack connection", "Receive Events API, interactivity and slash-command requests."
+    )
+
+    team_id: str = Field(
+        title="Workspace ID",
+        description="The workspace (`T...`) or Enterprise Grid org (`E...`) ID; requests name it as "
+        "`team_id`.",
+        pattern=r"^[TE][A-Z0-9]{2,20}$",
+    )
+    app_id: str | None = Field(
+        default=None,
+        title="App ID",
+        description="The Slack app's ID (`A...`), for reference.",
+        pattern=r"^A[A-Z0-9]{2,20}$",
+    )
+    api_base_url: str = Field(
+        default="https://slack.com/api",
+        title="Web API base URL",
+        description="Base URL of the Slack Web API.",
+        pattern=_URL,
+    )
+
+
+class SlackCredentials(BaseModel):
+    model_config = _credentials("Slack credentials")
+
+    signing_secret: SecretStr = Field(
+        title="Signing secret",
+        description="The app's signing secret (App settings → Basic Information → App Credentials).",
+        min_length=1,
+    )
+    bot_token: SecretStr | None = Field(
+        default=None,
+        title="Bot token",
+        description="`xoxb-...`; needed once firmsync calls the Slack Web API.",
+    )
