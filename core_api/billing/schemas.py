@@ -99,8 +99,8 @@ class EngagementOut(BaseModel):
     client_id: uuid.UUID
     title: str
     description: str | None
-    status: str
-    pricing_mode: str
+    status: EngagementStatus
+    pricing_mode: PricingMode
     currency: str
     fixed_fee: Decimal | None
     hourly_rate: Decimal | None
@@ -239,7 +239,7 @@ class PaymentOut(BaseModel):
     amount: Decimal
     currency: str
     received_date: date
-    method: str
+    method: PaymentMethod
     reference: str | None
     notes: str | None
     amount_allocated: Decimal

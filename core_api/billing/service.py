@@ -13,6 +13,7 @@ Invoice status machine (stored lifecycle + one derived state):
 - `partial`/`paid`/`sent` after sending follow from the live allocations, recomputed in the transaction that
   changes them, with the payment and then the invoice row locked (`require(..., for_update=True)`), so two
   concurrent allocations cannot together overpay an invoice or over-spend a payment.
+- send: draft only, and only with at least one line; a zero total goes straight to `paid` (nothing is owed).
 - void: from draft, sent or overdue-with-nothing-paid. Not from partial/paid (payments are allocated) or void.
 - Lines, client, engagement, number and issue date change only in draft; after sending only `due_date` and
   `notes`; a void invoice does not change. Only drafts are deleted (soft); sent invoices are voided.
@@ -115,13 +116,18 @@ def firm_today(timezone: str) -> date:
 
 
 def _firm(session: Session, tenant: TenantContext) -> tuple[str, date]:
-    """The firm's billing currency (must be one we can round) and today's date in its timezone."""
+    """For new records: the firm's billing currency (one we can round) and today in its timezone."""
     currency, timezone = firm_settings(session, tenant)
     try:
         money.exponent(currency)
     except money.UnsupportedCurrency as exc:
         raise _invalid("currency", f"the firm's currency {currency} is not supported for billing") from exc
     return currency, firm_today(timezone)
+
+
+def _today(session: Session, tenant: TenantContext) -> date:
+    """Today in the firm's timezone: the day after the due date, an unpaid invoice is overdue."""
+    return firm_today(firm_settings(session, tenant)[1])
 
 
 def _check_currency(currency: str) -> None:
@@ -243,7 +249,7 @@ def get_engagement(session: Session, tenant: TenantContext, engagement_id: uuid.
 
 def create_engagement(session: Session, tenant: TenantContext, body: EngagementCreate) -> EngagementOut:
     repo = EngagementRepository(session, tenant)
-    currency, _today = _firm(session, tenant)
+    currency, _ = _firm(session, tenant)
     values = body.model_dump(exclude={"lines"})
     _check_client(session, tenant, body.client_id)
     _check_fees(body.pricing_mode, values, currency)
@@ -310,7 +316,7 @@ def delete_engagement(
     engagement = repo.require(engagement_id, for_update=True)
     check_version(engagement, if_match)
     if repo.has_live_invoices(engagement.id):
-        raise Conflict("the engagement has invoices; cancel it instead of deleting it", field="id")
+        raise Conflict("the engagement has invoices; cancel it instead of deleting it")
     repo.soft_delete(engagement, expected_version=if_match)
     session.commit()
 
@@ -401,7 +407,7 @@ def list_invoices(
     due_date_to: date | None = None,
 ) -> tuple[list[InvoiceOut], int]:
     repo = InvoiceRepository(session, tenant)
-    _currency, today = _firm(session, tenant)
+    today = _today(session, tenant)
     where: list[ColumnElement[bool]] = []
     if q:
         where.append(Invoice.number.ilike(f"%{escape_like(q)}%", escape="\\"))
@@ -427,7 +433,7 @@ def list_invoices(
 def get_invoice(session: Session, tenant: TenantContext, invoice_id: uuid.UUID) -> InvoiceOut:
     repo = InvoiceRepository(session, tenant)
     invoice = repo.require(invoice_id)
-    _currency, today = _firm(session, tenant)
+    today = _today(session, tenant)
     return invoice_out(invoice, today, repo.external_refs([invoice.id]).get(invoice.id))
 
 
@@ -471,7 +477,7 @@ def update_invoice(
 ) -> InvoiceOut:
     repo = InvoiceRepository(session, tenant)
     invoice = repo.require(invoice_id, for_update=True)
-    _currency, today = _firm(session, tenant)
+    today = _today(session, tenant)
     expected = body.version if body.version is not None else if_match
     check_version(invoice, expected)
     changes = body.model_dump(exclude_unset=True, exclude={"version", "lines"})
@@ -519,7 +525,7 @@ def delete_invoice(
     invoice = repo.require(invoice_id, for_update=True)
     check_version(invoice, if_match)
     if invoice.status != "draft":
-        _currency, today = _firm(session, tenant)
+        today = _today(session, tenant)
         shown = effective_status(invoice.status, invoice.due_date, today)
         raise Conflict(
             f"invoice {invoice.number} is {shown}: only a draft can be deleted (void it instead)",
@@ -535,7 +541,7 @@ def send_invoice(
     """draft → sent (or straight to paid when the total is zero: nothing is owed)."""
     repo = InvoiceRepository(session, tenant)
     invoice = repo.require(invoice_id, for_update=True)
-    _currency, today = _firm(session, tenant)
+    today = _today(session, tenant)
     check_version(invoice, if_match)
     if invoice.status != "draft":
         shown = effective_status(invoice.status, invoice.due_date, today)
@@ -559,15 +565,20 @@ def void_invoice(
     """draft | sent | overdue (nothing paid) → void. Never with a payment allocated."""
     repo = InvoiceRepository(session, tenant)
     invoice = repo.require(invoice_id, for_update=True)
-    _currency, today = _firm(session, tenant)
+    today = _today(session, tenant)
     check_version(invoice, if_match)
     shown = effective_status(invoice.status, invoice.due_date, today)
     if invoice.status == "void":
         raise Conflict(f"invoice {invoice.number} is already void", field="status")
-    if invoice.status in ("partial", "paid") or repo.has_allocations(invoice.id):
+    if repo.has_allocations(invoice.id):
         raise Conflict(
             f"invoice {invoice.number} is {shown} with payments allocated: "
             "delete its allocations before voiding it",
+            field="status",
+        )
+    if invoice.status not in ("draft", "sent"):
+        raise Conflict(
+            f"invoice {invoice.number} is {shown}: only a draft, sent or overdue invoice can be voided",
             field="status",
         )
     repo.update(invoice, {"status": "void", "voided_at": datetime.now(UTC)}, expected_version=if_match)
@@ -678,7 +689,7 @@ def delete_payment(
     payment = repo.require(payment_id, for_update=True)
     check_version(payment, if_match)
     if repo.allocated(payment.id) > 0:
-        raise Conflict("the payment is allocated to invoices: delete its allocations first", field="id")
+        raise Conflict("the payment is allocated to invoices: delete its allocations first")
     repo.soft_delete(payment, expected_version=if_match)
     session.commit()
 

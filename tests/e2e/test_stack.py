@@ -29,7 +29,11 @@ class RunningStack:
         self.api = f"http://127.0.0.1:{ports['FIRMSYNC_API_PORT']}"
         self.dagster = f"http://127.0.0.1:{ports['DAGSTER_WEBSERVER_PORT']}"
         self.sandbox = f"http://127.0.0.1:{ports['SANDBOX_PORT']}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("FIRMSYNC_", "DAGSTER_", "SANDBOX_"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("FIRMSYNC_", "DAGSTER_", "SANDBOX_", "MOTO_"))
+        }
         env.pop("DATABASE_URL", None)  # the stack must start its own embedded PostgreSQL, as `make run` does
         env.update({k: str(v) for k, v in ports.items()}, FIRMSYNC_DATA_DIR=str(data_dir))
         self.log_path = data_dir.parent / f"stack-{time.time_ns()}.log"
@@ -92,6 +96,16 @@ def _dagster(stack: RunningStack, query: str, **variables) -> dict:
     return response.json()["data"]
 
 
+def _wait_for_run(stack: RunningStack, request_id: str, timeout: float = 60) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = _dagster(stack, RUNS, id=request_id)["runsOrError"]["results"]
+        if runs and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs):
+            return runs
+        assert time.monotonic() < deadline, runs
+        time.sleep(1)
+
+
 RUNS = """query($id: String!) { runsOrError(filter: {tags: [{key: "firmsync/sync_request_id", value: $id}]}) {
   ... on Runs { results { runId status tags { key value } } } } }"""
 MATERIALIZATIONS = """query($key: String!) { assetOrError(assetKey: {path: ["quickbooks", "customers"]}) {
@@ -101,7 +115,13 @@ MATERIALIZATIONS = """query($key: String!) { assetOrError(assetKey: {path: ["qui
 def test_make_run_stack_end_to_end(tmp_path):
     ports = {
         name: free_port()
-        for name in ("FIRMSYNC_API_PORT", "SANDBOX_PORT", "DAGSTER_WEBSERVER_PORT", "DAGSTER_GRPC_PORT")
+        for name in (
+            "FIRMSYNC_API_PORT",
+            "SANDBOX_PORT",
+            "DAGSTER_WEBSERVER_PORT",
+            "DAGSTER_GRPC_PORT",
+            "MOTO_PORT",
+        )
     }
     data_dir = tmp_path / "data"
     stack = RunningStack(data_dir, ports)
@@ -146,7 +166,8 @@ def test_make_run_stack_end_to_end(tmp_path):
         assert connection["last_sync"]["status"] == "succeeded" and connection["last_sync"]["records"] == 25
 
         # Dagster agrees: the run keyed by the request succeeded and the partition is materialised.
-        runs = _dagster(stack, RUNS, id=second_request["id"])["runsOrError"]["results"]
+        # (The request is marked succeeded by the run's last step, moments before the run itself ends.)
+        runs = _wait_for_run(stack, second_request["id"])
         assert [r["status"] for r in runs] == ["SUCCESS"]
         mats = _dagster(stack, MATERIALIZATIONS, key=second)["assetOrError"]["assetMaterializations"]
         assert mats and mats[0]["partition"] == second and mats[0]["runId"] == runs[0]["runId"]

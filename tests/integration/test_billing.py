@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from sqlalchemy import text
 
 from core_api.tenancy import Role
@@ -762,35 +761,39 @@ def test_another_firm_gets_404_for_every_billing_item(api, admin_headers, other_
     assert _get(api, admin_headers, f"/api/v1/invoices/{i}")["version"] == 3  # created, sent, allocated
 
 
-@pytest.mark.parametrize(
-    ("role", "engagements_write", "invoices_write"),
-    [
-        (Role.manager, True, False),
-        (Role.staff, False, False),
-        (Role.billing, False, True),
-        (Role.readonly, False, False),
-    ],
-)
-def test_roles(api, app_connection, role, engagements_write, invoices_write):
-    user = create_firm_user(app_connection, role=role)
-    headers = login(api, user)
-    client_id = uuid.uuid4()
-    set_firm(app_connection, user.firm_id)
-    app_connection.execute(
-        text("insert into app.clients (id, firm_id, name) values (:id, :f, 'Acme')"),
-        {"id": client_id, "f": user.firm_id},
-    )
-    set_firm(app_connection, None)
-    client_id = str(client_id)
-    engagement = {"client_id": client_id, "title": "E", "pricing_mode": "fixed", "fixed_fee": "1"}
-    response = api.post("/api/v1/engagements", json=engagement, headers=headers)
-    assert response.status_code == (201 if engagements_write else 403)
-    response = api.post("/api/v1/invoices", json={"client_id": client_id}, headers=headers)
-    assert response.status_code == (201 if invoices_write else 403)
-    response = api.post("/api/v1/payments", json={"client_id": client_id, "amount": "1"}, headers=headers)
-    assert response.status_code == (201 if invoices_write else 403)
-    for path in ("/api/v1/engagements", "/api/v1/invoices", "/api/v1/payments"):
-        assert api.get(path, headers=headers).status_code == 200
+# (role, may write engagements, may write invoices/payments) — as core_api/permissions.py grants them.
+ROLE_CASES = [
+    (Role.partner, True, True),
+    (Role.manager, True, False),
+    (Role.staff, False, False),
+    (Role.billing, False, True),
+    (Role.readonly, False, False),
+]
+
+
+def test_roles_read_everything_and_write_what_the_matrix_grants(api, app_connection):
+    failures = []
+    for role, engagements_write, invoices_write in ROLE_CASES:
+        user = create_firm_user(app_connection, role=role)
+        headers = login(api, user)
+        client_id = uuid.uuid4()
+        set_firm(app_connection, user.firm_id)
+        app_connection.execute(
+            text("insert into app.clients (id, firm_id, name) values (:id, :f, 'Acme')"),
+            {"id": client_id, "f": user.firm_id},
+        )
+        set_firm(app_connection, None)
+        engagement = {"client_id": str(client_id), "title": "E", "pricing_mode": "fixed", "fixed_fee": "1"}
+        payment = {"client_id": str(client_id), "amount": "1"}
+        for path, body, allowed in [
+            ("/api/v1/engagements", engagement, engagements_write),
+            ("/api/v1/invoices", {"client_id": str(client_id)}, invoices_write),
+            ("/api/v1/payments", payment, invoices_write),
+        ]:
+            status = api.post(path, json=body, headers=headers).status_code
+            if status != (201 if allowed else 403) or api.get(path, headers=headers).status_code != 200:
+                failures.append((role.value, path, status))
+    assert failures == []
 
 
 def test_writes_are_audited_and_invoices_and_payments_reach_the_outbox(

@@ -101,6 +101,27 @@ def seed_first_firm(api, headers, admin) -> dict[str, str]:
     ids["connection_id"] = connection["id"]
     ids["request_id"] = post(f"/api/v1/connections/{ids['connection_id']}/sync", {})["id"]
     ids["invitation_id"] = post("/api/v1/team/invitations", {"email": "victim-invitee@example.com"})["id"]
+    ids["folder_id"] = post("/api/v1/folders", {"name": "Victim folder"})["id"]
+    ids["document_id"] = post("/api/v1/documents", {"folder_id": ids["folder_id"], "name": "victim.pdf"})[
+        "id"
+    ]
+    ids["engagement_id"] = post(
+        "/api/v1/engagements",
+        {"client_id": ids["client_id"], "title": "Victim audit", "pricing_mode": "fixed", "fixed_fee": "100"},
+    )["id"]
+    ids["invoice_id"] = post(
+        "/api/v1/invoices",
+        {"client_id": ids["client_id"], "lines": [{"description": "Work", "unit_price": "100"}]},
+    )["id"]
+    post(f"/api/v1/invoices/{ids['invoice_id']}/send", {})
+    ids["payment_id"] = post("/api/v1/payments", {"client_id": ids["client_id"], "amount": "40"})["id"]
+    ids["allocation_id"] = post(
+        f"/api/v1/payments/{ids['payment_id']}/allocations", {"invoice_id": ids["invoice_id"], "amount": "40"}
+    )["id"]
+    # Declaring a version only signs an upload URL: no S3 call is needed for the walk.
+    ids["version_id"] = post(
+        f"/api/v1/documents/{ids['document_id']}/versions", {"size_bytes": 1, "checksum_sha256": "a" * 64}
+    )["version"]["id"]
     return ids
 
 
@@ -144,3 +165,5 @@ def test_another_firm_gets_404_for_every_item_and_never_sees_the_first_firms_row
     # …and nothing of the first firm was changed by the attempts.
     assert api.get(f"/api/v1/clients/{ids['client_id']}", headers=admin_headers).json()["version"] == 1
     assert api.get(f"/api/v1/leads/{ids['lead_id']}", headers=admin_headers).json()["status"] == "new"
+    invoice = api.get(f"/api/v1/invoices/{ids['invoice_id']}", headers=admin_headers).json()
+    assert invoice["status"] == "partial" and invoice["amount_paid"] == "40.00"
