@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from core_api import errors, metrics
+from core_api.nul_guard import NulGuard
 from core_api.routers import ROUTERS
 from core_api.settings import Settings, load_settings
 from core_api.version import VERSION
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["ETag", "Location"],
         )
+    app.add_middleware(NulGuard)
     errors.install(app)
     metrics.install(app)
     for router in ROUTERS:

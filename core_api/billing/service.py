@@ -58,6 +58,7 @@ from core_api.billing.schemas import (
 )
 from core_api.clients.repository import ClientRepository
 from core_api.clients.schemas import ExternalRefOut
+from core_api.clients.service import ref_outs
 from core_api.crud import check_version, escape_like
 from core_api.errors import Conflict, ProblemError
 from core_api.models.billing import (
@@ -101,10 +102,7 @@ def _fmt(value: Decimal | None, currency: str) -> Decimal | None:
 
 
 def _refs(refs: Iterable | None) -> list[ExternalRefOut]:
-    return [
-        ExternalRefOut(provider=r.provider, connection_id=r.connection_id, external_id=r.external_id)
-        for r in refs or []
-    ]
+    return ref_outs(list(refs or []))
 
 
 def firm_today(timezone: str) -> date:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from core_api.calendar.repository import EventRepository
 from core_api.calendar.schemas import EventCreate, EventOut, EventUpdate
 from core_api.clients.repository import ClientRepository, ContactRepository
-from core_api.clients.schemas import ExternalRefOut
+from core_api.clients.service import ref_outs
 from core_api.errors import ProblemError
 from core_api.models import CalendarEvent
 from core_api.tenancy import TenantContext
@@ -20,10 +20,7 @@ def _invalid(field: str, message: str) -> ProblemError:
 
 def to_out(event: CalendarEvent, refs: list | None = None) -> EventOut:
     out = EventOut.model_validate(event)
-    out.external_refs = [
-        ExternalRefOut(provider=r.provider, connection_id=r.connection_id, external_id=r.external_id)
-        for r in refs or []
-    ]
+    out.external_refs = ref_outs(refs)
     return out
 
 

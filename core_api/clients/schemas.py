@@ -102,3 +102,4 @@ class ContactOut(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    external_refs: list[ExternalRefOut] = []

@@ -20,12 +20,22 @@ from core_api.models import Client, Contact
 from core_api.tenancy import TenantContext
 
 
-def to_out(client: Client, refs: list | None = None) -> ClientOut:
-    out = ClientOut.model_validate(client)
-    out.external_refs = [
+def ref_outs(refs: list | None) -> list[ExternalRefOut]:
+    return [
         ExternalRefOut(provider=r.provider, connection_id=r.connection_id, external_id=r.external_id)
         for r in refs or []
     ]
+
+
+def to_out(client: Client, refs: list | None = None) -> ClientOut:
+    out = ClientOut.model_validate(client)
+    out.external_refs = ref_outs(refs)
+    return out
+
+
+def contact_out(contact: Contact, refs: list | None = None) -> ContactOut:
+    out = ContactOut.model_validate(contact)
+    out.external_refs = ref_outs(refs)
     return out
 
 
@@ -125,8 +135,10 @@ def list_contacts(
             | Contact.last_name.ilike(pattern, escape="\\")
             | Contact.email.ilike(pattern, escape="\\")
         )
-    rows, total = ContactRepository(session, tenant).list(limit=limit, offset=offset, sort=sort, where=where)
-    return [ContactOut.model_validate(c) for c in rows], total
+    repo = ContactRepository(session, tenant)
+    rows, total = repo.list(limit=limit, offset=offset, sort=sort, where=where)
+    refs = repo.external_refs([c.id for c in rows])
+    return [contact_out(c, refs.get(c.id)) for c in rows], total
 
 
 def _contact(
@@ -142,7 +154,10 @@ def _contact(
 def get_contact(
     session: Session, tenant: TenantContext, client_id: uuid.UUID, contact_id: uuid.UUID
 ) -> ContactOut:
-    return ContactOut.model_validate(_contact(session, tenant, client_id, contact_id))
+    contact = _contact(session, tenant, client_id, contact_id)
+    return contact_out(
+        contact, ContactRepository(session, tenant).external_refs([contact.id]).get(contact.id)
+    )
 
 
 def create_contact(

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from core_api.clients.schemas import ClientOut, ContactOut
+from core_api.clients.schemas import ClientOut, ContactOut, ExternalRefOut
 
 LeadStatus = Literal["new", "contacted", "qualified", "converted", "lost"]
 # "converted" is reached only through POST /leads/{id}/convert.
@@ -52,6 +52,7 @@ class LeadOut(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    external_refs: list[ExternalRefOut] = []
 
 
 class LeadConvert(BaseModel):

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from core_api.clients.repository import ClientRepository, ContactRepository
 from core_api.clients.schemas import ContactOut
+from core_api.clients.service import ref_outs
 from core_api.clients.service import to_out as client_out
 from core_api.crud import check_version, escape_like
 from core_api.errors import Conflict, ProblemError
@@ -47,12 +48,22 @@ def list_leads(
         where.append(Lead.assignee_id == assignee_id)
     if min_score is not None:
         where.append(Lead.score >= min_score)
-    rows, total = LeadRepository(session, tenant).list(limit=limit, offset=offset, sort=sort, where=where)
-    return [LeadOut.model_validate(r) for r in rows], total
+    repo = LeadRepository(session, tenant)
+    rows, total = repo.list(limit=limit, offset=offset, sort=sort, where=where)
+    refs = repo.external_refs([r.id for r in rows])
+    return [_out(r, refs.get(r.id)) for r in rows], total
+
+
+def _out(lead: Lead, refs: list | None = None) -> LeadOut:
+    out = LeadOut.model_validate(lead)
+    out.external_refs = ref_outs(refs)
+    return out
 
 
 def get_lead(session: Session, tenant: TenantContext, lead_id: uuid.UUID) -> LeadOut:
-    return LeadOut.model_validate(LeadRepository(session, tenant).require(lead_id))
+    repo = LeadRepository(session, tenant)
+    lead = repo.require(lead_id)
+    return _out(lead, repo.external_refs([lead.id]).get(lead.id))
 
 
 def create_lead(session: Session, tenant: TenantContext, body: LeadCreate) -> LeadOut:

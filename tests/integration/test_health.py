@@ -28,3 +28,13 @@ def test_unexpected_errors_are_problem_json_without_internals(app_connection, se
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
     assert "hunter2" not in response.text and "reference" in response.json()["detail"]
+
+
+def test_nul_characters_are_a_422_not_a_database_error(api, admin_headers):
+    body = api.post("/api/v1/clients", json={"name": "Bad\u0000Name"}, headers=admin_headers)
+    assert body.status_code == 422 and body.headers["content-type"] == "application/problem+json"
+    assert body.json()["errors"] == [{"field": "name", "message": "contains a NUL character"}]
+    query = api.get("/api/v1/clients", params={"q": "a\x00b"}, headers=admin_headers)
+    assert query.status_code == 422
+    fine = api.post("/api/v1/clients", json={"name": "Good Name"}, headers=admin_headers)
+    assert fine.status_code == 201 and fine.json()["name"] == "Good Name"
