@@ -54,6 +54,11 @@ class TransientError(ConnectorError):
     retryable = True
 
 
+class CursorExpiredError(PermanentError):
+    """The vendor no longer accepts the stored cursor (e.g. Google's 410 on a stale syncToken, a CDC
+    window passed): the caller falls back to a full refresh."""
+
+
 class RateLimitedError(ConnectorError):
     """The vendor answered 429; `retry_after` is its Retry-After in seconds when it sent one."""
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.assets.quickbooks import clients_from_quickbooks, quickbooks_sync
-from pipelines.jobs import quickbooks_sync_job
+from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, VENDORS
+from pipelines.maintenance import reprocess_dead_letters_job
 from pipelines.resources import FirmsyncDatabase, QuickBooksApi
-from pipelines.schedules import quickbooks_hourly
-from pipelines.sensors import connection_partitions, sync_requests
+from pipelines.schedules import SCHEDULES
+from pipelines.sensors import connection_partitions, sync_failures, sync_requests, webhook_inbox
 
 defs = dg.Definitions(
-    assets=[quickbooks_sync, clients_from_quickbooks],
-    jobs=[quickbooks_sync_job],
-    sensors=[connection_partitions, sync_requests],
-    schedules=[quickbooks_hourly],
+    assets=[asset for vendor in VENDORS for asset in vendor.assets],
+    jobs=[*SYNC_JOBS.values(), *SWEEP_JOBS.values(), reprocess_dead_letters_job],
+    sensors=[connection_partitions, sync_requests, webhook_inbox, sync_failures],
+    schedules=SCHEDULES,
     resources={"db": FirmsyncDatabase(), "quickbooks": QuickBooksApi()},
 )

@@ -1,13 +1,14 @@
+"""Jobs by provider, for the sensors and schedules."""
+
 from __future__ import annotations
+
+from typing import Any
 
 import dagster as dg
 
-from pipelines.assets.quickbooks import APP_CLIENTS, CUSTOMERS
+from pipelines.assets.quickbooks import quickbooks
 
-quickbooks_sync_job = dg.define_asset_job(
-    "quickbooks_sync_job",
-    selection=dg.AssetSelection.assets(CUSTOMERS, APP_CLIENTS),
-    description="Sync one QuickBooks connection: customers into the warehouse, then into app.clients.",
-)
-
-SYNC_JOBS: dict[str, dg.UnresolvedAssetJobDefinition] = {"quickbooks": quickbooks_sync_job}
+VENDORS = [quickbooks]
+SYNC_JOBS: dict[str, Any] = {v.vendor.provider: v.sync_job for v in VENDORS}
+SWEEP_JOBS: dict[str, dg.JobDefinition] = {v.vendor.provider: v.sweep_job for v in VENDORS}
+quickbooks_sync_job = quickbooks.sync_job

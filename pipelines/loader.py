@@ -50,11 +50,14 @@ def bulk_upsert(
     *,
     key: Sequence[str],
     compare: str | None = "raw",
+    touch: Sequence[str] = (),
 ) -> LoadStats:
     """Upsert rows into `table` within the session's transaction.
 
     `compare`: a column whose change decides whether an existing row is rewritten (rows whose `raw`
-    payload is unchanged are left alone, so synced_at and WAL churn stay low); None rewrites always.
+    payload is unchanged are left alone, so WAL churn stays low); None rewrites always.
+    `touch`: columns refreshed even on unchanged rows (a full refresh stamps `synced_at` on every row it
+    saw, so rows it did not see can be told apart and soft-deleted, and restores `deleted_at`).
     """
     rows = list(rows)
     if not rows:
@@ -97,6 +100,22 @@ def bulk_upsert(
             )
         )
         results = cur.fetchall()
+        if touch and compare:
+            matches = sql.SQL(" and ").join(sql.SQL("t.{k} = s.{k}").format(k=sql.Identifier(k)) for k in key)
+            differs = sql.SQL(" or ").join(
+                sql.SQL("t.{c} is distinct from s.{c}").format(c=sql.Identifier(c)) for c in touch
+            )
+            cur.execute(
+                sql.SQL("update {target} t set {sets} from {temp} s where {matches} and ({differs})").format(
+                    target=target,
+                    temp=temp,
+                    sets=sql.SQL(", ").join(
+                        sql.SQL("{c} = s.{c}").format(c=sql.Identifier(c)) for c in touch
+                    ),
+                    matches=matches,
+                    differs=differs,
+                )
+            )
     inserted = sum(1 for (was_insert,) in results if was_insert)
     updated = len(results) - inserted
     return LoadStats(inserted=inserted, updated=updated, unchanged=len(rows) - len(results))

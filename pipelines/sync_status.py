@@ -62,3 +62,23 @@ def mark_connection(
             .where(Connection.firm_id == tenant.firm_id, Connection.id == connection_id)
             .values(**values)
         )
+
+
+def mark_webhooks_processed(
+    db: FirmsyncDatabase, tenant: TenantContext, connection_id: uuid.UUID, before
+) -> int:
+    """Inbox events received before a successful sync began are reflected in it: mark them processed."""
+    from core_api.models.webhooks import WebhookInboxEntry
+
+    with db.tenant(tenant) as session:
+        result = session.execute(
+            update(WebhookInboxEntry)
+            .where(
+                WebhookInboxEntry.firm_id == tenant.firm_id,
+                WebhookInboxEntry.connection_id == connection_id,
+                WebhookInboxEntry.status == "pending",
+                WebhookInboxEntry.received_at <= before,
+            )
+            .values(status="processed", processed_at=datetime.now(UTC))
+        )
+        return result.rowcount or 0

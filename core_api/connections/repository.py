@@ -145,3 +145,19 @@ def system_fail_sync_requests(session: Session, request_ids: list[uuid.UUID], er
         .where(SyncRequest.id.in_(request_ids))
         .values(status="failed", error=error, finished_at=datetime.now(UTC))
     )
+
+
+def system_pending_webhooks(
+    session: Session, after_seq: int, limit: int = 500
+) -> list[tuple[int, Connection]]:
+    """(seq, connection) of webhook-inbox rows received after the sensor's cursor, oldest first."""
+    from core_api.models.webhooks import WebhookInboxEntry
+
+    rows = session.execute(
+        select(WebhookInboxEntry.seq, Connection)
+        .join(Connection, Connection.id == WebhookInboxEntry.connection_id)
+        .where(WebhookInboxEntry.seq > after_seq, WebhookInboxEntry.status == "pending")
+        .order_by(WebhookInboxEntry.seq)
+        .limit(limit)
+    )
+    return [(seq, connection) for seq, connection in rows]

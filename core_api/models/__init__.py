@@ -6,6 +6,7 @@ from core_api.models.base import APP_SCHEMA, WAREHOUSE_SCHEMA, Base
 from core_api.models.client import Client, Contact, ExternalRef
 from core_api.models.connection import Connection, SyncRequest, SyncState
 from core_api.models.crm import CalendarEvent, Lead
+from core_api.models.dead_letters import DeadLetter
 from core_api.models.firm import Firm, Invitation, Membership, User
 from core_api.models.warehouse import QuickBooksCustomer
 
@@ -20,6 +21,7 @@ FIRM_SCOPED_TABLES = [
     "app.invitations",
     "app.audit_log",
     "app.outbox",
+    "app.dead_letters",
     "app.external_refs",
     "app.connections",
     "app.sync_requests",
@@ -40,6 +42,7 @@ __all__ = [
     "Client",
     "Connection",
     "Contact",
+    "DeadLetter",
     "ExternalRef",
     "Firm",
     "Invitation",

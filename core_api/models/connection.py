@@ -52,6 +52,8 @@ class Connection(Base):
     last_sync_status: Mapped[str | None] = mapped_column(String(20))
     last_sync_records: Mapped[int | None] = mapped_column(Integer)
     last_sync_error: Mapped[str | None] = mapped_column(Text)
+    # How often the scheduled sweep syncs this connection (minutes); firms with more activity sync sooner.
+    sync_interval_minutes: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("60"))
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -1,159 +1,23 @@
-"""QuickBooks Online → warehouse.quickbooks_* → app tables, one partition per connection."""
-# No `from __future__ import annotations` here: Dagster inspects the context annotation at definition time.
+"""QuickBooks Online, declared: streams → warehouse.quickbooks_* → app tables (built by the asset factory)."""
 
-import time
-import uuid
-from datetime import UTC, datetime
+from __future__ import annotations
+
 from string import Template
 
 import dagster as dg
-from sqlalchemy import text, update
+from sqlalchemy import text
 
-from connectors.base import AuthError, PermanentError
 from connectors.quickbooks.config import QuickBooksCredentials
 from connectors.quickbooks.mapping import customer_to_row
-from core_api.connections.repository import ConnectionRepository
 from core_api.models import QuickBooksCustomer
-from pipelines.connection_tokens import ConnectionTokens
-from pipelines.loader import bulk_upsert
+from pipelines.factory import FULL_REFRESH_TAG, REQUEST_TAG, build_vendor_definitions
 from pipelines.partitions import quickbooks_connections
-from pipelines.resources import FirmsyncDatabase, QuickBooksApi
-from pipelines.sync_status import mark_connection, mark_request
+from pipelines.streams import CanonicalSpec, StreamSpec, VendorSync
+
+__all__ = ["APP_CLIENTS", "CUSTOMERS", "FULL_REFRESH_TAG", "QUICKBOOKS", "REQUEST_TAG", "quickbooks"]
 
 CUSTOMERS = dg.AssetKey(["quickbooks", "customers"])
 APP_CLIENTS = dg.AssetKey(["app", "clients_from_quickbooks"])
-STREAM = "customers"
-REQUEST_TAG = "firmsync/sync_request_id"
-FULL_REFRESH_TAG = "firmsync/full_refresh"
-
-SYNC_RETRY = dg.RetryPolicy(
-    max_retries=3, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-)
-
-
-@dg.multi_asset(
-    name="quickbooks_sync",
-    specs=[
-        dg.AssetSpec(
-            CUSTOMERS,
-            description="QuickBooks Online customers (incremental on Metadata.LastUpdatedTime).",
-            kinds={"quickbooks", "postgres"},
-            group_name="quickbooks",
-            metadata={"dagster/table_name": "warehouse.quickbooks_customers"},
-        )
-    ],
-    partitions_def=quickbooks_connections,
-    pool="quickbooks",
-    retry_policy=SYNC_RETRY,
-)
-def quickbooks_sync(context: dg.AssetExecutionContext, db: FirmsyncDatabase, quickbooks: QuickBooksApi):
-    connection_id = uuid.UUID(context.partition_key)
-    tags = context.run.tags
-    request_id = tags.get(REQUEST_TAG)
-    full_refresh = tags.get(FULL_REFRESH_TAG) == "true"
-    tenant, connection = db.connection(connection_id)
-    mark_request(db, tenant, request_id, status="running", run_id=context.run.run_id)
-
-    tokens = ConnectionTokens(db, tenant, connection_id, QuickBooksCredentials)
-    client = quickbooks.client(connection.config, tokens.load(), on_tokens=tokens.save)
-    started_at = datetime.now(UTC)
-    clock = time.perf_counter()
-    inserted = updated = unchanged = pages = 0
-    try:
-        with db.tenant(tenant) as session:
-            cursor = (
-                None
-                if full_refresh
-                else ConnectionRepository(session, tenant).get_cursor(connection_id, STREAM)
-            )
-        for page in client.customer_pages(since=cursor, page_size=quickbooks.page_size):
-            rows = [_warehouse_row(p, tenant.firm_id, connection_id, started_at) for p in page.records]
-            # Rows and cursor commit together: a killed run resumes from the last committed page.
-            with db.tenant(tenant) as session:
-                stats = bulk_upsert(
-                    session, QuickBooksCustomer.__table__, rows, key=("connection_id", "external_id")
-                )
-                ConnectionRepository(session, tenant).save_cursor(connection_id, STREAM, page.cursor)
-            inserted, updated, unchanged = (
-                inserted + stats.inserted,
-                updated + stats.updated,
-                unchanged + stats.unchanged,
-            )
-            pages += 1
-            cursor = page.cursor
-        removed = _mark_missing_deleted(db, tenant, connection_id, started_at) if full_refresh else 0
-    except (AuthError, PermanentError) as exc:
-        status = "needs_reauth" if isinstance(exc, AuthError) else "error"
-        mark_connection(db, tenant, connection_id, outcome="failed", error=str(exc), status=status)
-        mark_request(db, tenant, request_id, status="failed", error=str(exc))
-        raise dg.Failure(description=f"{type(exc).__name__}: {exc}", allow_retries=False) from exc
-    except Exception as exc:
-        if context.retry_number >= SYNC_RETRY.max_retries:
-            mark_connection(db, tenant, connection_id, outcome="failed", error=str(exc))
-            mark_request(db, tenant, request_id, status="failed", error=str(exc))
-        raise
-
-    written = inserted + updated
-    with db.tenant(tenant) as session:
-        total = session.execute(
-            text("select count(*) from warehouse.quickbooks_customers where connection_id = :c"),
-            {"c": connection_id},
-        ).scalar_one()
-    context.log.info(
-        "quickbooks customers: %d pages, %d inserted, %d updated, %d unchanged",
-        pages,
-        inserted,
-        updated,
-        unchanged,
-    )
-    return dg.MaterializeResult(
-        asset_key=CUSTOMERS,
-        metadata={
-            "dagster/row_count": total,
-            "rows_inserted": inserted,
-            "rows_updated": updated,
-            "rows_unchanged": unchanged,
-            "rows_marked_deleted": removed,
-            "pages": pages,
-            "cursor": cursor or "",
-            "full_refresh": full_refresh,
-            "token_refreshes": tokens.refreshes,
-            "seconds": round(time.perf_counter() - clock, 3),
-            "rows_written": written,
-        },
-    )
-
-
-def _warehouse_row(payload: dict, firm_id: uuid.UUID, connection_id: uuid.UUID, synced_at: datetime) -> dict:
-    row = customer_to_row(payload)
-    # QuickBooks never hard-deletes customers: making one inactive is its delete.
-    deleted_at = None if row["active"] else (row.get("updated_at") or synced_at)
-    return {
-        **row,
-        "firm_id": firm_id,
-        "connection_id": connection_id,
-        "synced_at": synced_at,
-        "deleted_at": deleted_at,
-    }
-
-
-def _mark_missing_deleted(
-    db: FirmsyncDatabase, tenant, connection_id: uuid.UUID, started_at: datetime
-) -> int:
-    """After a full refresh, rows the source no longer returned are soft-deleted."""
-    with db.tenant(tenant) as session:
-        result = session.execute(
-            update(QuickBooksCustomer)
-            .where(
-                QuickBooksCustomer.firm_id == tenant.firm_id,
-                QuickBooksCustomer.connection_id == connection_id,
-                QuickBooksCustomer.synced_at < started_at,
-                QuickBooksCustomer.deleted_at.is_(None),
-            )
-            .values(deleted_at=started_at)
-        )
-        return result.rowcount or 0
-
 
 # QuickBooks appends " (deleted)" to an inactive customer's DisplayName; the client keeps its real name.
 CLIENT_NAME = (
@@ -212,33 +76,51 @@ MERGE_INSERT = _sql(
     """
 )
 
-
 LINKED = text(
     "select count(*) from app.external_refs where connection_id = :connection_id and entity = 'client'"
 )
 
 
-@dg.asset(
-    key=APP_CLIENTS,
-    deps=[CUSTOMERS],
-    partitions_def=quickbooks_connections,
-    kinds={"postgres"},
-    group_name="app",
-    description="QuickBooks customers merged into app.clients, linked through app.external_refs.",
-    retry_policy=SYNC_RETRY,
-)
-def clients_from_quickbooks(context: dg.AssetExecutionContext, db: FirmsyncDatabase) -> dg.MaterializeResult:
-    connection_id = uuid.UUID(context.partition_key)
-    tenant, _ = db.connection(connection_id)
+def merge_clients(session, tenant, connection_id) -> dict[str, int]:
     params = {"connection_id": connection_id, "firm_id": tenant.firm_id}
-    with db.tenant(tenant) as session:
-        updated = session.execute(MERGE_UPDATE, params).rowcount or 0
-        created = session.execute(MERGE_INSERT, params).rowcount or 0
-        linked = session.execute(LINKED, params).scalar_one()
-    records = created + updated
-    request_id = context.run.tags.get(REQUEST_TAG)
-    mark_connection(db, tenant, connection_id, outcome="succeeded", records=records, status="active")
-    mark_request(db, tenant, request_id, status="succeeded", records=records)
-    return dg.MaterializeResult(
-        metadata={"clients_created": created, "clients_updated": updated, "clients_linked": linked}
-    )
+    updated = session.execute(MERGE_UPDATE, params).rowcount or 0
+    created = session.execute(MERGE_INSERT, params).rowcount or 0
+    linked = session.execute(LINKED, params).scalar_one()
+    return {"clients_created": created, "clients_updated": updated, "clients_linked": linked}
+
+
+def _deleted_at(row: dict):
+    # QuickBooks never hard-deletes customers: making one inactive is its delete.
+    return None if row["active"] else row.get("updated_at")
+
+
+QUICKBOOKS = VendorSync(
+    provider="quickbooks",
+    group="quickbooks",
+    partitions=quickbooks_connections,
+    credentials_model=QuickBooksCredentials,
+    client_resource="quickbooks",
+    streams=(
+        StreamSpec(
+            name="customers",
+            asset_key=CUSTOMERS,
+            table=QuickBooksCustomer.__table__,
+            description="QuickBooks Online customers (incremental on Metadata.LastUpdatedTime).",
+            map_record=customer_to_row,
+            record_id=lambda payload: str(payload["Id"]),
+            pages=lambda client, cursor, page_size: client.customer_pages(since=cursor, page_size=page_size),
+            deleted_at=_deleted_at,
+            count=lambda client: client.count_customers(include_inactive=True),
+        ),
+    ),
+    canonical=(
+        CanonicalSpec(
+            asset_key=APP_CLIENTS,
+            deps=(CUSTOMERS,),
+            description="QuickBooks customers merged into app.clients, linked through app.external_refs.",
+            merge=merge_clients,
+        ),
+    ),
+)
+
+quickbooks = build_vendor_definitions(QUICKBOOKS)

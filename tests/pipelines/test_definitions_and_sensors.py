@@ -18,10 +18,15 @@ from tests.pipelines.conftest import make_target
 
 def test_definitions_load_and_every_job_resolves():
     jobs = {job.name for job in defs.resolve_all_job_defs()}
-    assert "quickbooks_sync_job" in jobs
+    assert {"quickbooks_sync_job", "quickbooks_sweep_job", "reprocess_dead_letters"} <= jobs
     repo = defs.get_repository_def()
-    assert {s.name for s in repo.sensor_defs} == {"connection_partitions", "sync_requests"}
-    assert {s.name for s in repo.schedule_defs} == {"quickbooks_hourly"}
+    assert {s.name for s in repo.sensor_defs} == {
+        "connection_partitions",
+        "sync_requests",
+        "webhook_inbox",
+        "sync_failures",
+    }
+    assert {s.name for s in repo.schedule_defs} == {"quickbooks_sweep"}
     spec = defs.get_assets_def(dg.AssetKey(["quickbooks", "customers"]))
     assert spec.partitions_def == quickbooks_connections
     assert spec.op.pool == "quickbooks"

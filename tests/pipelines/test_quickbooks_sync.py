@@ -9,9 +9,9 @@ from sqlalchemy import text
 from core_api.connections.secrets import open_credentials
 from core_api.db import tenant_session
 from core_api.models import Connection
-from pipelines.assets.quickbooks import CUSTOMERS, clients_from_quickbooks, quickbooks_sync
+from pipelines.assets.quickbooks import CUSTOMERS, quickbooks
 
-ASSETS = [quickbooks_sync, clients_from_quickbooks]
+ASSETS = quickbooks.assets
 
 
 def _materialize(target, instance, resources, **tags):

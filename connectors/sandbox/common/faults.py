@@ -1,6 +1,7 @@
 """Injectable faults: each rule answers the next N matching requests badly, then is used up."""
 
 import itertools
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -28,6 +29,10 @@ class FaultSpec(BaseModel):
         ge=0,
         description=f"timeout: how long to hold the request (default {DEFAULT_TIMEOUT_DELAY_SECONDS})",
     )
+    probability: float = Field(
+        1.0, gt=0, le=1, description="share of matching requests that get the fault (a flaky vendor)"
+    )
+    seed: int = Field(0, description="seeds the probability draws, so a flaky run is reproducible")
 
 
 @dataclass
@@ -35,6 +40,14 @@ class FaultRule:
     id: int
     spec: FaultSpec
     remaining: int
+    rng: random.Random | None = None
+
+    def fires(self) -> bool:
+        if self.spec.probability >= 1:
+            return True
+        if self.rng is None:
+            self.rng = random.Random(self.spec.seed)  # noqa: S311 - fault injection, not security
+        return self.rng.random() < self.spec.probability
 
     def matches(self, tenant: str | None, path: str) -> bool:
         if self.spec.realm is not None and self.spec.realm != tenant:
@@ -59,7 +72,7 @@ class FaultInjector:
 
     def take(self, tenant: str | None, path: str) -> FaultSpec | None:
         for rule in self._rules:
-            if rule.matches(tenant, path):
+            if rule.matches(tenant, path) and rule.fires():
                 rule.remaining -= 1
                 if rule.remaining <= 0:
                     self._rules.remove(rule)

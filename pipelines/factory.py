@@ -1,0 +1,263 @@
+"""Asset factory: a vendor's declared streams → Dagster definitions.
+
+For each `VendorSync`:
+- one multi-asset `<vendor>_sync`, one output per stream (warehouse.<vendor>_<stream>), partitioned by
+  connection, `pool=<vendor>`, kinds, group, descriptions, table name and column schema metadata;
+- one downstream asset per canonical app table (lineage vendor → warehouse → app);
+- `<vendor>_sync_job` (one connection per run: requests, backfills from the UI);
+- `<vendor>_sweep_job` (many connections in ONE run with bounded concurrency, for schedules at scale),
+  reporting a materialization per connection so per-connection status stays visible.
+"""
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+from sqlalchemy import select
+
+from core_api.connections.repository import system_live_connections
+from core_api.models import Connection
+from pipelines.resources import FirmsyncDatabase
+from pipelines.streams import CanonicalSpec, VendorSync
+from pipelines.sync_engine import ConnectionResult, SyncFailed, sync_connection
+from pipelines.sync_status import mark_connection, mark_request
+
+REQUEST_TAG = "firmsync/sync_request_id"
+FULL_REFRESH_TAG = "firmsync/full_refresh"
+SYNC_RETRY = dg.RetryPolicy(
+    max_retries=3, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+
+@dataclass(frozen=True)
+class VendorDefinitions:
+    vendor: VendorSync
+    assets: list
+    sync_job: Any  # dagster UnresolvedAssetJobDefinition (not exported at the top level)
+    sweep_job: dg.JobDefinition
+
+
+def _table_metadata(stream) -> dict:
+    """What the asset catalog shows analysts: the table and its typed columns."""
+    table = stream.table
+    columns = [
+        dg.TableColumn(
+            name=c.name,
+            type=str(c.type),
+            description=c.comment,
+            constraints=dg.TableColumnConstraints(nullable=c.nullable, unique=False),
+        )
+        for c in table.columns
+    ]
+    return {
+        "dagster/table_name": f"{table.schema}.{table.name}",
+        "dagster/column_schema": dg.TableSchema(columns=columns),
+    }
+
+
+def build_vendor_definitions(vendor: VendorSync) -> VendorDefinitions:
+    sync_asset = _sync_asset(vendor)
+    canonical = [
+        _canonical_asset(vendor, spec, last=i == len(vendor.canonical) - 1)
+        for i, spec in enumerate(vendor.canonical)
+    ]
+    keys = [s.asset_key for s in vendor.streams] + [c.asset_key for c in vendor.canonical]
+    sync_job = dg.define_asset_job(
+        f"{vendor.provider}_sync_job",
+        selection=dg.AssetSelection.assets(*keys),
+        description=f"Sync one {vendor.provider} connection (partition): streams, then app tables.",
+    )
+    return VendorDefinitions(vendor, [sync_asset, *canonical], sync_job, _sweep_job(vendor))
+
+
+def _sync_asset(vendor: VendorSync):
+    specs = [
+        dg.AssetSpec(
+            stream.asset_key,
+            description=stream.description,
+            kinds={vendor.provider, "postgres", *vendor.kinds},
+            group_name=vendor.group,
+            metadata=_table_metadata(stream),
+        )
+        for stream in vendor.streams
+    ]
+
+    @dg.multi_asset(
+        name=f"{vendor.provider}_sync",
+        specs=specs,
+        partitions_def=vendor.partitions,
+        pool=vendor.provider,
+        retry_policy=SYNC_RETRY,
+        required_resource_keys={"db", vendor.client_resource},
+    )
+    def _sync(context: dg.AssetExecutionContext):
+        db: FirmsyncDatabase = context.resources.db
+        connection_id = uuid.UUID(context.partition_key)
+        request_id = context.run.tags.get(REQUEST_TAG)
+        try:
+            result = sync_connection(
+                db,
+                vendor,
+                getattr(context.resources, vendor.client_resource),
+                connection_id,
+                full_refresh=context.run.tags.get(FULL_REFRESH_TAG) == "true",
+                page_size=getattr(getattr(context.resources, vendor.client_resource), "page_size", 1000),
+                request_id=request_id,
+                run_id=context.run.run_id,
+            )
+        except SyncFailed as exc:
+            raise dg.Failure(description=str(exc), allow_retries=not exc.permanent) from exc
+        except Exception as exc:
+            if context.retry_number >= SYNC_RETRY.max_retries:
+                tenant, _ = db.connection(connection_id)
+                mark_connection(db, tenant, connection_id, outcome="failed", error=str(exc))
+                mark_request(db, tenant, request_id, status="failed", error=str(exc))
+            raise
+        _record_success(db, result, request_id, final=not vendor.canonical)
+        for stream in vendor.streams:
+            metadata = result.streams[stream.name].metadata() | {"token_refreshes": result.token_refreshes}
+            yield dg.MaterializeResult(asset_key=stream.asset_key, metadata=metadata)
+
+    return _sync
+
+
+def _record_success(db: FirmsyncDatabase, result: ConnectionResult, request_id: str | None, *, final: bool):
+    mark_connection(
+        db, result.tenant, result.connection_id, outcome="succeeded", records=result.records, status="active"
+    )
+    if final:
+        mark_request(db, result.tenant, request_id, status="succeeded", records=result.records)
+
+
+def _merge(
+    db: FirmsyncDatabase, spec: CanonicalSpec, connection_id: uuid.UUID
+) -> tuple[dict[str, int], int | None]:
+    tenant, _ = db.connection(connection_id)
+    with db.tenant(tenant) as session:
+        counts = spec.merge(session, tenant, connection_id)
+        records = session.scalar(
+            select(Connection.last_sync_records).where(
+                Connection.firm_id == tenant.firm_id, Connection.id == connection_id
+            )
+        )
+    return counts, records
+
+
+def _canonical_asset(vendor: VendorSync, spec: CanonicalSpec, *, last: bool):
+    @dg.asset(
+        key=spec.asset_key,
+        deps=list(spec.deps),
+        partitions_def=vendor.partitions,
+        kinds={"postgres"},
+        group_name="app",
+        description=spec.description,
+        retry_policy=SYNC_RETRY,
+    )
+    def _canonical(context: dg.AssetExecutionContext, db: FirmsyncDatabase) -> dg.MaterializeResult:
+        connection_id = uuid.UUID(context.partition_key)
+        counts, records = _merge(db, spec, connection_id)
+        if last:
+            tenant, _ = db.connection(connection_id)
+            mark_request(db, tenant, context.run.tags.get(REQUEST_TAG), status="succeeded", records=records)
+        return dg.MaterializeResult(metadata=counts)
+
+    return _canonical
+
+
+class SweepConfig(dg.Config):
+    connection_ids: list[str] | None = None  # None: every connection whose cadence says it is due
+    max_concurrency: int = 4
+    full_refresh: bool = False
+
+
+def due_connections(db: FirmsyncDatabase, provider: str) -> list[str]:
+    """Live, non-disabled connections whose last sync is older than their own cadence."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    with db.system() as session:
+        return [
+            str(c.id)
+            for c in system_live_connections(session, provider)
+            if c.status not in ("disabled", "needs_reauth")
+            and (c.last_sync_at is None or c.last_sync_at <= now - timedelta(minutes=c.sync_interval_minutes))
+        ]
+
+
+def _sweep_job(vendor: VendorSync) -> dg.JobDefinition:
+    @dg.op(
+        name=f"{vendor.provider}_sweep",
+        required_resource_keys={"db", vendor.client_resource},
+        pool=vendor.provider,
+        description="Sync many connections in this one run, a bounded number at a time.",
+    )
+    def _sweep(context: dg.OpExecutionContext, config: SweepConfig):
+        db: FirmsyncDatabase = context.resources.db
+        client_factory = getattr(context.resources, vendor.client_resource)
+        keys = (
+            config.connection_ids
+            if config.connection_ids is not None
+            else due_connections(db, vendor.provider)
+        )
+        context.log.info(
+            "sweeping %d %s connections, %d at a time", len(keys), vendor.provider, config.max_concurrency
+        )
+
+        def one(key: str):
+            connection_id = uuid.UUID(key)
+            try:
+                result = sync_connection(
+                    db,
+                    vendor,
+                    client_factory,
+                    connection_id,
+                    full_refresh=config.full_refresh,
+                    page_size=getattr(client_factory, "page_size", 1000),
+                )
+                _record_success(db, result, None, final=True)
+                merged = [(spec, _merge(db, spec, connection_id)[0]) for spec in vendor.canonical]
+                return key, result, merged, None
+            except Exception as exc:  # one connection's failure must not stop the sweep
+                if not isinstance(exc, SyncFailed):
+                    tenant, _ = db.connection(connection_id)
+                    mark_connection(db, tenant, connection_id, outcome="failed", error=str(exc))
+                return key, None, [], exc
+
+        failures = []
+        with ThreadPoolExecutor(max_workers=max(1, config.max_concurrency)) as pool:
+            for key, result, merged, error in pool.map(one, keys):
+                if error is not None:
+                    failures.append((key, error))
+                    context.log.warning("connection %s failed: %s", key, error)
+                    continue
+                for stream in vendor.streams:
+                    yield dg.AssetMaterialization(
+                        asset_key=stream.asset_key,
+                        partition=key,
+                        metadata=result.streams[stream.name].metadata(),
+                    )
+                for spec, counts in merged:
+                    yield dg.AssetMaterialization(asset_key=spec.asset_key, partition=key, metadata=counts)
+        yield dg.Output(
+            {"synced": len(keys) - len(failures), "failed": len(failures)},
+            metadata={
+                "synced": len(keys) - len(failures),
+                "failed": len(failures),
+                "failed_connections": ", ".join(k for k, _ in failures),
+            },
+        )
+        if failures:
+            raise dg.Failure(
+                description=f"{len(failures)} of {len(keys)} connections failed (see each connection)",
+                allow_retries=False,
+            )
+
+    @dg.job(
+        name=f"{vendor.provider}_sweep_job", description=f"Scheduled sweep of {vendor.provider} connections"
+    )
+    def _job():
+        _sweep()
+
+    return _job

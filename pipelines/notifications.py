@@ -1,0 +1,71 @@
+"""Failure notifications: the connection and request record the failure; the firm's Slack hears of it.
+
+Delivery to Slack goes through the outbox (entity `notification`, provider `slack`), written in the
+same transaction as the failure record, when the firm has a live Slack connection; the Slack pusher
+(issue 6) delivers it. Firms without Slack still see the failure in the API and the Dagster UI.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from core_api.models import Connection, OutboxEntry
+from core_api.models.connection import SyncRequest
+from pipelines.resources import FirmsyncDatabase
+from pipelines.sync_status import mark_connection, mark_request
+
+
+def notify_failure(
+    db: FirmsyncDatabase,
+    *,
+    partition_key: str | None,
+    request_id: str | None,
+    job_name: str,
+    run_id: str,
+    message: str,
+) -> bool:
+    """Returns True when a Slack notification was queued."""
+    connection_id = _uuid(partition_key)
+    if connection_id is None and request_id:
+        with db.system() as session:
+            connection_id = session.scalar(
+                select(SyncRequest.connection_id).where(SyncRequest.id == _uuid(request_id))
+            )
+    if connection_id is None:
+        return False  # a sweep run: each connection was marked by the sweep itself
+    try:
+        tenant, connection = db.connection(connection_id)
+    except LookupError:
+        return False
+    text = f"Sync of {connection.display_name} failed (run {run_id[:8]}, {job_name}): {message[:500]}"
+    mark_connection(db, tenant, connection_id, outcome="failed", error=message[:2000])
+    mark_request(db, tenant, request_id, status="failed", error=message[:2000])
+    with db.tenant(tenant) as session:
+        slack = session.scalar(
+            select(Connection.id).where(
+                Connection.firm_id == tenant.firm_id,
+                Connection.provider == "slack",
+                Connection.deleted_at.is_(None),
+            )
+        )
+        if slack is None:
+            return False
+        session.add(
+            OutboxEntry(
+                firm_id=tenant.firm_id,
+                entity="notification",
+                entity_id=connection_id,
+                operation="created",
+                payload={"provider": "slack", "connection_id": str(slack), "text": text, "run_id": run_id},
+            )
+        )
+    return True
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None

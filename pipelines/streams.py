@@ -1,0 +1,55 @@
+"""What the sync engine needs to know about a vendor and its streams (declared once per vendor).
+
+The asset factory (`pipelines/factory.py`) turns a `VendorSync` into Dagster assets; the engine
+(`pipelines/sync_engine.py`) runs one connection through it. A new vendor or stream is a declaration,
+not new machinery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+from pydantic import BaseModel
+from sqlalchemy import Table
+
+from connectors.base import Page
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    name: str  # cursor key in sync_state, e.g. "customers"
+    asset_key: dg.AssetKey
+    table: Table  # warehouse.<vendor>_<stream>
+    description: str
+    map_record: Callable[[dict[str, Any]], dict[str, Any]]  # vendor payload → warehouse columns
+    record_id: Callable[[dict[str, Any]], str]  # the vendor's id, for dead letters
+    pages: Callable[[Any, str | None, int], Iterator[Page]]  # (client, cursor, page_size) → pages
+    key: tuple[str, ...] = ("connection_id", "external_id")
+    # Vendors that soft-delete (QuickBooks makes customers inactive): row → deleted_at value or None.
+    deleted_at: Callable[[dict[str, Any]], Any] | None = None
+    count: Callable[[Any], int] | None = None  # source count for the asset check, when the API has one
+
+
+@dataclass(frozen=True)
+class CanonicalSpec:
+    """A downstream app table merged from warehouse streams (vendor → warehouse → app lineage)."""
+
+    asset_key: dg.AssetKey
+    deps: tuple[dg.AssetKey, ...]
+    description: str
+    merge: Callable[[Any, Any, Any], dict[str, int]]  # (session, tenant, connection_id) → counts
+
+
+@dataclass(frozen=True)
+class VendorSync:
+    provider: str
+    group: str
+    partitions: dg.DynamicPartitionsDefinition
+    credentials_model: type[BaseModel]
+    client_resource: str  # resource key of a ConfigurableResource with `.client(config, creds, on_tokens)`
+    streams: tuple[StreamSpec, ...]
+    canonical: tuple[CanonicalSpec, ...] = field(default=())
+    kinds: frozenset[str] = frozenset()

@@ -1,0 +1,297 @@
+"""The sync engine: one connection, all its streams, incrementally, safely.
+
+- Pages are mapped record by record: a record that fails mapping goes to `app.dead_letters` with its
+  payload and error, and the rest of the page loads.
+- Each page's rows, its dead letters and the stream cursor commit in ONE tenant transaction, so a run
+  killed at any point resumes from the last committed page with no gap and no duplicate.
+- Full refresh (asked for, or forced by a `CursorExpiredError`) re-reads everything and soft-deletes
+  rows the source no longer returned.
+- Permanent errors mark the connection (`needs_reauth` / `error`) and the sync request, then raise
+  `SyncFailed(permanent=True)` so callers fail fast; anything else propagates for step-level retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from connectors.base import AuthError, CursorExpiredError, PermanentError
+from core_api.connections.repository import ConnectionRepository
+from core_api.models import DeadLetter
+from core_api.tenancy import TenantContext
+from pipelines.connection_tokens import ConnectionTokens
+from pipelines.loader import bulk_upsert
+from pipelines.resources import FirmsyncDatabase
+from pipelines.streams import StreamSpec, VendorSync
+from pipelines.sync_status import mark_connection, mark_request
+
+log = logging.getLogger(__name__)
+
+
+class SyncFailed(Exception):
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass
+class StreamResult:
+    stream: str
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    dead_lettered: int = 0
+    removed: int = 0
+    pages: int = 0
+    cursor: str | None = None
+    full_refresh: bool = False
+    fell_back_to_full: bool = False
+    rows_in_table: int = 0
+    seconds: float = 0.0
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "dagster/row_count": self.rows_in_table,
+            "rows_inserted": self.inserted,
+            "rows_updated": self.updated,
+            "rows_unchanged": self.unchanged,
+            "rows_dead_lettered": self.dead_lettered,
+            "rows_marked_deleted": self.removed,
+            "pages": self.pages,
+            "cursor": self.cursor or "",
+            "full_refresh": self.full_refresh,
+            "fell_back_to_full_refresh": self.fell_back_to_full,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class ConnectionResult:
+    connection_id: uuid.UUID
+    tenant: TenantContext
+    streams: dict[str, StreamResult] = field(default_factory=dict)
+    token_refreshes: int = 0
+
+    @property
+    def records(self) -> int:
+        return sum(r.written + r.removed for r in self.streams.values())
+
+
+def sync_connection(
+    db: FirmsyncDatabase,
+    vendor: VendorSync,
+    client_factory: Any,
+    connection_id: uuid.UUID,
+    *,
+    full_refresh: bool = False,
+    page_size: int = 1000,
+    request_id: str | None = None,
+    run_id: str | None = None,
+) -> ConnectionResult:
+    tenant, connection = db.connection(connection_id)
+    mark_request(db, tenant, request_id, status="running", run_id=run_id)
+    tokens = ConnectionTokens(db, tenant, connection_id, vendor.credentials_model)
+    result = ConnectionResult(connection_id=connection_id, tenant=tenant)
+    try:
+        client = client_factory.client(connection.config, tokens.load(), on_tokens=tokens.save)
+        for stream in vendor.streams:
+            result.streams[stream.name] = sync_stream(
+                db,
+                tenant,
+                vendor.provider,
+                connection_id,
+                client,
+                stream,
+                full_refresh=full_refresh,
+                page_size=page_size,
+            )
+    except (AuthError, PermanentError) as exc:
+        status = "needs_reauth" if isinstance(exc, AuthError) else "error"
+        mark_connection(db, tenant, connection_id, outcome="failed", error=str(exc), status=status)
+        mark_request(db, tenant, request_id, status="failed", error=str(exc))
+        raise SyncFailed(f"{type(exc).__name__}: {exc}", permanent=True) from exc
+    result.token_refreshes = tokens.refreshes
+    return result
+
+
+def sync_stream(
+    db: FirmsyncDatabase,
+    tenant: TenantContext,
+    provider: str,
+    connection_id: uuid.UUID,
+    client: Any,
+    stream: StreamSpec,
+    *,
+    full_refresh: bool,
+    page_size: int,
+) -> StreamResult:
+    started = time.perf_counter()
+    result = StreamResult(stream=stream.name, full_refresh=full_refresh)
+    with db.tenant(tenant) as session:
+        cursor = (
+            None
+            if full_refresh
+            else ConnectionRepository(session, tenant).get_cursor(connection_id, stream.name)
+        )
+    synced_at = datetime.now(UTC)
+    try:
+        _load_pages(db, tenant, provider, connection_id, client, stream, cursor, page_size, synced_at, result)
+    except CursorExpiredError as exc:
+        # The vendor refused our cursor: start over from nothing, as a full refresh (once).
+        log.warning(
+            "cursor for %s/%s expired (%s): falling back to a full refresh", connection_id, stream.name, exc
+        )
+        result.full_refresh = result.fell_back_to_full = True
+        _load_pages(db, tenant, provider, connection_id, client, stream, None, page_size, synced_at, result)
+    if result.full_refresh:
+        result.removed = _soft_delete_missing(db, tenant, connection_id, stream, synced_at)
+    with db.tenant(tenant) as session:
+        table = stream.table
+        result.rows_in_table = session.scalar(
+            select(func.count()).select_from(table).where(table.c.connection_id == connection_id)
+        )
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _load_pages(
+    db, tenant, provider, connection_id, client, stream, cursor, page_size, synced_at, result
+) -> None:
+    for page in stream.pages(client, cursor, page_size):
+        rows, dead = [], []
+        for payload in page.records:
+            try:
+                row = stream.map_record(payload)
+                deleted = stream.deleted_at(row) if stream.deleted_at else None
+                rows.append(
+                    {
+                        **row,
+                        "firm_id": tenant.firm_id,
+                        "connection_id": connection_id,
+                        "synced_at": synced_at,
+                        "deleted_at": deleted,
+                    }
+                )
+            except Exception as exc:  # a bad record must not sink its page: it is kept for re-processing
+                dead.append((payload, f"{type(exc).__name__}: {exc}"))
+        with db.tenant(tenant) as session:
+            touch = ("synced_at", "deleted_at") if result.full_refresh else ()
+            stats = bulk_upsert(session, stream.table, rows, key=stream.key, touch=touch)
+            for payload, error in dead:
+                record_dead_letter(session, tenant, provider, connection_id, stream, payload, error)
+            ConnectionRepository(session, tenant).save_cursor(connection_id, stream.name, page.cursor)
+        result.inserted += stats.inserted
+        result.updated += stats.updated
+        result.unchanged += stats.unchanged
+        result.dead_lettered += len(dead)
+        result.pages += 1
+        result.cursor = page.cursor
+
+
+def record_dead_letter(
+    session, tenant, provider, connection_id, stream: StreamSpec, payload: dict, error: str
+):
+    try:
+        external_id = stream.record_id(payload)
+    except Exception:  # even the id may be missing from a broken record
+        external_id = f"unidentified-{uuid.uuid5(uuid.NAMESPACE_OID, repr(sorted(payload.items())))}"
+    stmt = insert(DeadLetter).values(
+        firm_id=tenant.firm_id,
+        connection_id=connection_id,
+        provider=provider,
+        stream=stream.name,
+        external_id=str(external_id),
+        payload=payload,
+        error=error[:4000],
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[DeadLetter.connection_id, DeadLetter.stream, DeadLetter.external_id],
+            set_={
+                "payload": stmt.excluded.payload,
+                "error": stmt.excluded.error,
+                "status": "open",
+                "attempts": DeadLetter.attempts + 1,
+                "last_attempt_at": func.now(),
+                "resolved_at": None,
+            },
+        )
+    )
+
+
+def _soft_delete_missing(db, tenant, connection_id, stream: StreamSpec, synced_at: datetime) -> int:
+    """After a full refresh, rows the source no longer returned get `deleted_at`."""
+    table = stream.table
+    with db.tenant(tenant) as session:
+        result = session.execute(
+            update(table)
+            .where(
+                table.c.firm_id == tenant.firm_id,
+                table.c.connection_id == connection_id,
+                table.c.synced_at < synced_at,
+                table.c.deleted_at.is_(None),
+            )
+            .values(deleted_at=synced_at)
+        )
+        return result.rowcount or 0
+
+
+def reprocess_dead_letters(
+    db: FirmsyncDatabase, vendor: VendorSync, connection_id: uuid.UUID
+) -> dict[str, int]:
+    """Re-map the connection's dead letters marked `retry` (or all open ones when none is marked)."""
+    tenant, _ = db.connection(connection_id)
+    by_stream = {s.name: s for s in vendor.streams}
+    fixed = failed = 0
+    with db.tenant(tenant) as session:
+        letters = session.scalars(
+            select(DeadLetter)
+            .where(
+                DeadLetter.firm_id == tenant.firm_id,
+                DeadLetter.connection_id == connection_id,
+                DeadLetter.status.in_(("retry", "open")),
+            )
+            .with_for_update(skip_locked=True)
+        ).all()
+        now = datetime.now(UTC)
+        for letter in letters:
+            stream = by_stream.get(letter.stream)
+            try:
+                row = stream.map_record(letter.payload)
+                deleted = stream.deleted_at(row) if stream.deleted_at else None
+                bulk_upsert(
+                    session,
+                    stream.table,
+                    [
+                        {
+                            **row,
+                            "firm_id": tenant.firm_id,
+                            "connection_id": connection_id,
+                            "synced_at": now,
+                            "deleted_at": deleted,
+                        }
+                    ],
+                    key=stream.key,
+                )
+                letter.status, letter.resolved_at = "resolved", now
+                fixed += 1
+            except Exception as exc:
+                letter.attempts += 1
+                letter.error, letter.last_attempt_at, letter.status = (
+                    f"{type(exc).__name__}: {exc}",
+                    now,
+                    "open",
+                )
+                failed += 1
+    return {"resolved": fixed, "still_failing": failed}

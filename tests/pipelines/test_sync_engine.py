@@ -1,0 +1,144 @@
+"""The generic engine, through factory-built assets: dead letters, re-processing, cursor expiry, sweeps."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import dagster as dg
+import httpx
+from sqlalchemy import text
+
+from connectors.base import CursorExpiredError
+from core_api.db import tenant_session
+from pipelines.assets.quickbooks import QUICKBOOKS, quickbooks
+from pipelines.factory import build_vendor_definitions
+from pipelines.resources import FirmsyncDatabase, QuickBooksApi
+from pipelines.sync_engine import reprocess_dead_letters
+from tests.pipelines.conftest import make_target
+
+RESOURCES = {
+    "db": FirmsyncDatabase(),
+    "quickbooks": QuickBooksApi(timeout_seconds=5, max_attempts=3, page_size=25),
+}
+
+
+def _vendor_with(**stream_changes):
+    stream = dataclasses.replace(QUICKBOOKS.streams[0], **stream_changes)
+    return dataclasses.replace(QUICKBOOKS, streams=(stream,))
+
+
+def _scalar(target, sql, **params):
+    with tenant_session(target.tenant) as session:
+        return session.execute(text(sql), {"c": target.connection_id, **params}).scalar()
+
+
+def test_a_record_that_fails_mapping_is_dead_lettered_and_the_rest_loads(target, instance):
+    broken_ids: set[str] = set()
+    original = QUICKBOOKS.streams[0].map_record
+
+    def flaky_mapping(payload):
+        if payload["Id"] in broken_ids or int(payload["Id"]) % 10 == 3:
+            broken_ids.add(payload["Id"])
+            raise ValueError("unsupported currency")
+        return original(payload)
+
+    vendor = _vendor_with(map_record=flaky_mapping)
+    assets = build_vendor_definitions(vendor).assets
+    assert dg.materialize(assets, partition_key=target.key, instance=instance, resources=RESOURCES).success
+    loaded = _scalar(target, "select count(*) from warehouse.quickbooks_customers where connection_id = :c")
+    letters = _scalar(
+        target, "select count(*) from app.dead_letters where connection_id = :c and status = 'open'"
+    )
+    assert letters == len(broken_ids) > 0 and loaded == 40 - len(broken_ids)
+    sample = _scalar(
+        target, "select payload->>'Id' || ' ' || error from app.dead_letters where connection_id = :c limit 1"
+    )
+    assert "unsupported currency" in sample
+
+    # After the fix (the real mapping), the re-processing job resolves every letter and loads the rows.
+    counts = reprocess_dead_letters(FirmsyncDatabase(), QUICKBOOKS, target.connection_id)
+    assert counts == {"resolved": len(broken_ids), "still_failing": 0}
+    assert (
+        _scalar(target, "select count(*) from warehouse.quickbooks_customers where connection_id = :c") == 40
+    )
+    assert (
+        _scalar(target, "select count(*) from app.dead_letters where status = 'open' and connection_id = :c")
+        == 0
+    )
+
+
+def test_an_expired_cursor_falls_back_to_a_full_refresh_with_soft_deletes(target, instance, sandbox):
+    assert dg.materialize(
+        quickbooks.assets, partition_key=target.key, instance=instance, resources=RESOURCES
+    ).success
+    # A row the source no longer has (merged away at the vendor, say) must be soft-deleted by a full refresh.
+    with tenant_session(target.tenant) as session:
+        session.execute(
+            text(
+                "insert into warehouse.quickbooks_customers "
+                "(firm_id, connection_id, external_id, active, raw, synced_at) "
+                "values (:f, :c, 'ghost', true, '{}', now() - interval '1 day')"
+            ),
+            {"f": target.tenant.firm_id, "c": target.connection_id},
+        )
+    real_pages = QUICKBOOKS.streams[0].pages
+
+    def pages_refusing_cursors(client, cursor, page_size):
+        if cursor is not None:
+            raise CursorExpiredError("quickbooks", "cursor older than the change window")
+        return real_pages(client, cursor, page_size)
+
+    vendor = _vendor_with(pages=pages_refusing_cursors)
+    result = dg.materialize(
+        build_vendor_definitions(vendor).assets,
+        partition_key=target.key,
+        instance=instance,
+        resources=RESOURCES,
+    )
+    assert result.success
+    meta = next(e for e in result.get_asset_materialization_events()).materialization.metadata
+    assert meta["fell_back_to_full_refresh"].value is True and meta["rows_marked_deleted"].value == 1
+    assert (
+        _scalar(
+            target,
+            "select deleted_at is not null from warehouse.quickbooks_customers "
+            "where connection_id = :c and external_id = 'ghost'",
+        )
+        is True
+    )
+
+
+def test_the_sweep_syncs_many_connections_in_one_run_and_reports_each(database_url, sandbox, instance):
+    targets = [make_target(sandbox, customers=5 + i, seed=i) for i in range(4)]
+    httpx.post(
+        f"{sandbox.quickbooks}/_sandbox/realms/{targets[2].realm['realm_id']}/revoke"
+    ).raise_for_status()
+    job = quickbooks.sweep_job
+    result = job.execute_in_process(
+        instance=instance,
+        resources=RESOURCES,
+        run_config={
+            "ops": {
+                "quickbooks_sweep": {
+                    "config": {"connection_ids": [t.key for t in targets], "max_concurrency": 2}
+                }
+            }
+        },
+        raise_on_error=False,
+    )
+    assert not result.success  # one connection was revoked: the run says so…
+    materialized = {
+        e.materialization.partition
+        for e in result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION"
+        and e.materialization.asset_key == quickbooks.vendor.streams[0].asset_key
+    }
+    # …while every other connection was synced and reported in the same run.
+    assert materialized == {t.key for i, t in enumerate(targets) if i != 2}
+    for i, target in enumerate(targets):
+        status = _scalar(
+            target, "select status || '/' || last_sync_status from app.connections where id = :c"
+        )
+        assert status == ("needs_reauth/failed" if i == 2 else "active/succeeded")
+        if i != 2:
+            assert _scalar(target, "select count(*) from app.clients") == 5 + i
