@@ -25,6 +25,7 @@ from pipelines.sync_engine import ConnectionResult, SyncFailed, sync_connection
 from pipelines.sync_status import mark_connection, mark_request
 
 REQUEST_TAG = "firmsync/sync_request_id"
+VENDOR_TAG = "firmsync/vendor"  # dagster.yaml caps concurrent runs per vendor on this tag
 FULL_REFRESH_TAG = "firmsync/full_refresh"
 SYNC_RETRY = dg.RetryPolicy(
     max_retries=3, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
@@ -67,9 +68,28 @@ def build_vendor_definitions(vendor: VendorSync) -> VendorDefinitions:
     sync_job = dg.define_asset_job(
         f"{vendor.provider}_sync_job",
         selection=dg.AssetSelection.assets(*keys),
+        tags={VENDOR_TAG: vendor.provider},
         description=f"Sync one {vendor.provider} connection (partition): streams, then app tables.",
     )
     return VendorDefinitions(vendor, [sync_asset, *canonical], sync_job, _sweep_job(vendor))
+
+
+class SyncWindow(dg.Config):
+    """Backfill a time range (streams whose API filters by time): re-read records changed in
+    [start, end). The stream's incremental cursor is left where it was. Empty: a normal sync."""
+
+    start: str | None = None  # ISO-8601, e.g. "2026-01-01T00:00:00Z"
+    end: str | None = None
+
+    def window(self):
+        from datetime import datetime
+
+        if self.start is None:
+            return None
+        return (
+            datetime.fromisoformat(self.start.replace("Z", "+00:00")),
+            datetime.fromisoformat(self.end.replace("Z", "+00:00")) if self.end else None,
+        )
 
 
 def _sync_asset(vendor: VendorSync):
@@ -92,7 +112,7 @@ def _sync_asset(vendor: VendorSync):
         retry_policy=SYNC_RETRY,
         required_resource_keys={"db", vendor.client_resource},
     )
-    def _sync(context: dg.AssetExecutionContext):
+    def _sync(context: dg.AssetExecutionContext, config: SyncWindow):
         db: FirmsyncDatabase = context.resources.db
         connection_id = uuid.UUID(context.partition_key)
         request_id = context.run.tags.get(REQUEST_TAG)
@@ -103,6 +123,7 @@ def _sync_asset(vendor: VendorSync):
                 getattr(context.resources, vendor.client_resource),
                 connection_id,
                 full_refresh=context.run.tags.get(FULL_REFRESH_TAG) == "true",
+                window=config.window(),
                 page_size=getattr(getattr(context.resources, vendor.client_resource), "page_size", 1000),
                 request_id=request_id,
                 run_id=context.run.run_id,
@@ -255,7 +276,9 @@ def _sweep_job(vendor: VendorSync) -> dg.JobDefinition:
             )
 
     @dg.job(
-        name=f"{vendor.provider}_sweep_job", description=f"Scheduled sweep of {vendor.provider} connections"
+        name=f"{vendor.provider}_sweep_job",
+        description=f"Scheduled sweep of {vendor.provider} connections",
+        tags={VENDOR_TAG: vendor.provider},
     )
     def _job():
         _sweep()

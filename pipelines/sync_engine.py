@@ -98,6 +98,7 @@ def sync_connection(
     page_size: int = 1000,
     request_id: str | None = None,
     run_id: str | None = None,
+    window: tuple[datetime, datetime | None] | None = None,
 ) -> ConnectionResult:
     tenant, connection = db.connection(connection_id)
     mark_request(db, tenant, request_id, status="running", run_id=run_id)
@@ -115,6 +116,7 @@ def sync_connection(
                 stream,
                 full_refresh=full_refresh,
                 page_size=page_size,
+                window=window,
             )
     except (AuthError, PermanentError) as exc:
         status = "needs_reauth" if isinstance(exc, AuthError) else "error"
@@ -135,8 +137,28 @@ def sync_stream(
     *,
     full_refresh: bool,
     page_size: int,
+    window: tuple[datetime, datetime | None] | None = None,
 ) -> StreamResult:
     started = time.perf_counter()
+    if window is not None:
+        # A backfill of [start, end): read from start, keep what changed before end, leave the cursor alone.
+        result = StreamResult(stream=stream.name)
+        _load_pages(
+            db,
+            tenant,
+            provider,
+            connection_id,
+            client,
+            stream,
+            window[0].isoformat(),
+            page_size,
+            datetime.now(UTC),
+            result,
+            until=window[1],
+            keep_cursor=True,
+        )
+        result.seconds = time.perf_counter() - started
+        return result
     result = StreamResult(stream=stream.name, full_refresh=full_refresh)
     with db.tenant(tenant) as session:
         cursor = (
@@ -166,13 +188,27 @@ def sync_stream(
 
 
 def _load_pages(
-    db, tenant, provider, connection_id, client, stream, cursor, page_size, synced_at, result
+    db,
+    tenant,
+    provider,
+    connection_id,
+    client,
+    stream,
+    cursor,
+    page_size,
+    synced_at,
+    result,
+    *,
+    until: datetime | None = None,
+    keep_cursor: bool = False,
 ) -> None:
     for page in stream.pages(client, cursor, page_size):
         rows, dead = [], []
         for payload in page.records:
             try:
                 row = stream.map_record(payload)
+                if until is not None and row.get("updated_at") is not None and row["updated_at"] >= until:
+                    continue  # outside the backfill window
                 deleted = stream.deleted_at(row) if stream.deleted_at else None
                 rows.append(
                     {
@@ -190,7 +226,8 @@ def _load_pages(
             stats = bulk_upsert(session, stream.table, rows, key=stream.key, touch=touch)
             for payload, error in dead:
                 record_dead_letter(session, tenant, provider, connection_id, stream, payload, error)
-            ConnectionRepository(session, tenant).save_cursor(connection_id, stream.name, page.cursor)
+            if not keep_cursor:
+                ConnectionRepository(session, tenant).save_cursor(connection_id, stream.name, page.cursor)
         result.inserted += stats.inserted
         result.updated += stats.updated
         result.unchanged += stats.unchanged

@@ -142,3 +142,42 @@ def test_the_sweep_syncs_many_connections_in_one_run_and_reports_each(database_u
         assert status == ("needs_reauth/failed" if i == 2 else "active/succeeded")
         if i != 2:
             assert _scalar(target, "select count(*) from app.clients") == 5 + i
+
+
+def test_a_time_range_backfill_reloads_that_range_and_leaves_the_cursor_alone(target, instance):
+    assert dg.materialize(
+        quickbooks.assets, partition_key=target.key, instance=instance, resources=RESOURCES
+    ).success
+    cursor = _scalar(target, "select cursor from app.sync_state where connection_id = :c")
+    with tenant_session(target.tenant) as session:
+        times = (
+            session.execute(
+                text(
+                    "select updated_at from warehouse.quickbooks_customers where connection_id = :c order by 1"
+                ),
+                {"c": target.connection_id},
+            )
+            .scalars()
+            .all()
+        )
+        session.execute(
+            text("delete from warehouse.quickbooks_customers where connection_id = :c"),
+            {"c": target.connection_id},
+        )
+    start, end = times[10], times[30]
+    expected = sum(1 for t in times if start <= t < end)
+    result = dg.materialize(
+        quickbooks.assets,
+        partition_key=target.key,
+        instance=instance,
+        resources=RESOURCES,
+        run_config={
+            "ops": {"quickbooks_sync": {"config": {"start": start.isoformat(), "end": end.isoformat()}}}
+        },
+    )
+    assert result.success
+    assert (
+        _scalar(target, "select count(*) from warehouse.quickbooks_customers where connection_id = :c")
+        == expected
+    )
+    assert _scalar(target, "select cursor from app.sync_state where connection_id = :c") == cursor
