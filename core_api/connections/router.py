@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Response, status
 from sqlalchemy.orm import Session
@@ -11,6 +12,8 @@ from core_api.connections import service
 from core_api.connections.schemas import (
     ConnectionCreate,
     ConnectionOut,
+    ConnectionUpdate,
+    DeadLetterOut,
     ProviderOut,
     SyncRequestCreate,
     SyncRequestOut,
@@ -113,3 +116,38 @@ def get_sync_request(
     session: Session = Depends(tenant_db),
 ) -> SyncRequestOut:
     return service.get_sync_request(session, tenant, request_id)
+
+
+@router.patch("/connections/{connection_id}", response_model=ConnectionOut, responses=WRITE_ERRORS)
+def update_connection(
+    connection_id: uuid.UUID,
+    body: ConnectionUpdate,
+    tenant: TenantContext = Depends(require(Permission.connections_write)),
+    session: Session = Depends(tenant_db),
+) -> ConnectionOut:
+    """Rename a connection or change its scheduled sync cadence."""
+    return service.update_connection(session, tenant, connection_id, body)
+
+
+@router.get("/dead-letters", response_model=Page[DeadLetterOut])
+def list_dead_letters(
+    page: PageParams = Depends(page_params),
+    connection_id: uuid.UUID | None = Query(None),
+    status_: Literal["open", "retry", "resolved"] | None = Query(None, alias="status"),
+    tenant: TenantContext = Depends(require(Permission.connections_read)),
+    session: Session = Depends(tenant_db),
+) -> Page[DeadLetterOut]:
+    """Records a sync could not load, kept with their payload and error."""
+    items, total = service.list_dead_letters(
+        session, tenant, limit=page.limit, offset=page.offset, connection_id=connection_id, status=status_
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/dead-letters/{letter_id}/retry", response_model=DeadLetterOut, responses=WRITE_ERRORS)
+def retry_dead_letter(
+    letter_id: uuid.UUID,
+    tenant: TenantContext = Depends(require(Permission.connections_sync)),
+    session: Session = Depends(tenant_db),
+) -> DeadLetterOut:
+    return service.retry_dead_letter(session, tenant, letter_id)

@@ -15,6 +15,29 @@ class ConnectionCreate(BaseModel):
     credentials: dict[str, Any] = Field(
         description="Validated by the provider's credentials model; stored encrypted."
     )
+    sync_interval_minutes: int = Field(default=60, ge=5, le=10080, description="Scheduled sync cadence.")
+
+
+class ConnectionUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    sync_interval_minutes: int | None = Field(default=None, ge=5, le=10080)
+
+
+class DeadLetterOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    connection_id: uuid.UUID
+    provider: str
+    stream: str
+    external_id: str
+    payload: dict[str, Any]
+    error: str
+    attempts: int
+    status: str
+    created_at: datetime
+    last_attempt_at: datetime
+    resolved_at: datetime | None
 
 
 class SyncRequestCreate(BaseModel):
@@ -37,6 +60,7 @@ class ConnectionOut(BaseModel):
     config: dict[str, Any]
     status: str
     status_detail: str | None
+    sync_interval_minutes: int
     last_sync: LastSync
     created_at: datetime
     updated_at: datetime

@@ -3,14 +3,22 @@ from __future__ import annotations
 import uuid
 
 from pydantic import ValidationError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connectors import registry
 from core_api.connections.repository import ConnectionRepository
-from core_api.connections.schemas import ConnectionCreate, ConnectionOut, LastSync, SyncRequestOut
+from core_api.connections.schemas import (
+    ConnectionCreate,
+    ConnectionOut,
+    ConnectionUpdate,
+    DeadLetterOut,
+    LastSync,
+    SyncRequestOut,
+)
 from core_api.connections.secrets import seal_credentials
 from core_api.errors import Conflict, NotFound, ProblemError
-from core_api.models import Connection
+from core_api.models import Connection, DeadLetter
 from core_api.tenancy import TenantContext
 
 
@@ -23,6 +31,7 @@ def to_out(c: Connection) -> ConnectionOut:
         config=c.config,
         status=c.status,
         status_detail=c.status_detail,
+        sync_interval_minutes=c.sync_interval_minutes,
         last_sync=LastSync(
             at=c.last_sync_at, status=c.last_sync_status, records=c.last_sync_records, error=c.last_sync_error
         ),
@@ -68,6 +77,7 @@ def create_connection(session: Session, tenant: TenantContext, body: ConnectionC
         display_name=body.display_name or f"{spec.display_name} {account_id}",
         config=config.model_dump(mode="json"),
         created_by=tenant.user_id,
+        sync_interval_minutes=body.sync_interval_minutes,
     )
     seal_credentials(connection, credentials)
     out = to_out(repo.add(connection))
@@ -119,3 +129,63 @@ def get_sync_request(session: Session, tenant: TenantContext, request_id: uuid.U
     if request is None:
         raise NotFound("sync request")
     return SyncRequestOut.model_validate(request)
+
+
+def update_connection(
+    session: Session, tenant: TenantContext, connection_id: uuid.UUID, body: ConnectionUpdate
+) -> ConnectionOut:
+    repo = ConnectionRepository(session, tenant)
+    connection = repo.get(connection_id, for_update=True)
+    if connection is None:
+        raise NotFound("connection")
+    for field, value in body.model_dump(exclude_unset=True).items():
+        if value is None:
+            message = "may not be null"
+            raise ProblemError(
+                422, "Validation Error", f"{field} {message}", errors=[{"field": field, "message": message}]
+            )
+        setattr(connection, field, value)
+    session.flush()
+    session.refresh(connection)
+    out = to_out(connection)
+    session.commit()
+    return out
+
+
+def list_dead_letters(
+    session: Session,
+    tenant: TenantContext,
+    *,
+    limit: int,
+    offset: int,
+    connection_id: uuid.UUID | None,
+    status: str | None,
+) -> tuple[list[DeadLetterOut], int]:
+    query = select(DeadLetter).where(DeadLetter.firm_id == tenant.firm_id)
+    if connection_id:
+        query = query.where(DeadLetter.connection_id == connection_id)
+    if status:
+        query = query.where(DeadLetter.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(DeadLetter.created_at.desc(), DeadLetter.id).limit(limit).offset(offset)
+    )
+    return [DeadLetterOut.model_validate(r) for r in rows], total
+
+
+def retry_dead_letter(session: Session, tenant: TenantContext, letter_id: uuid.UUID) -> DeadLetterOut:
+    """Mark a record for the `reprocess_dead_letters` job (operators run it from the Dagster UI)."""
+    letter = session.scalar(
+        select(DeadLetter)
+        .where(DeadLetter.firm_id == tenant.firm_id, DeadLetter.id == letter_id)
+        .with_for_update()
+    )
+    if letter is None:
+        raise NotFound("dead letter")
+    if letter.status == "resolved":
+        raise Conflict("this record was already re-processed successfully")
+    letter.status = "retry"
+    session.flush()
+    out = DeadLetterOut.model_validate(letter)
+    session.commit()
+    return out

@@ -155,3 +155,48 @@ def test_providers_publish_form_schemas(api, admin_headers):
     assert "realm_id" in quickbooks["config_schema"]["properties"]
     assert "refresh_token" in quickbooks["credentials_schema"]["properties"]
     assert quickbooks["streams"] == ["customers"]
+
+
+def _dead_letter(app_connection, firm_id, connection_id) -> str:
+    set_firm(app_connection, firm_id)
+    return str(
+        app_connection.execute(
+            text(
+                "insert into app.dead_letters "
+                "(id, firm_id, connection_id, provider, stream, external_id, payload, error) "
+                "values (gen_random_uuid(), :f, :c, 'quickbooks', 'customers', '42', '{\"Id\": \"42\"}', "
+                "'ValueError: unsupported currency') returning id"
+            ),
+            {"f": firm_id, "c": connection_id},
+        ).scalar()
+    )
+
+
+def test_cadence_can_be_changed_and_is_validated(api, admin_headers):
+    connection = api.post(
+        "/api/v1/connections", json={**_body(), "sync_interval_minutes": 15}, headers=admin_headers
+    )
+    assert connection.json()["sync_interval_minutes"] == 15
+    url = f"/api/v1/connections/{connection.json()['id']}"
+    assert (
+        api.patch(url, json={"sync_interval_minutes": 240}, headers=admin_headers).json()[
+            "sync_interval_minutes"
+        ]
+        == 240
+    )
+    too_fast = api.patch(url, json={"sync_interval_minutes": 1}, headers=admin_headers)
+    assert too_fast.status_code == 422 and too_fast.json()["errors"][0]["field"] == "sync_interval_minutes"
+
+
+def test_dead_letters_are_listed_and_can_be_marked_for_retry(
+    api, admin_headers, firm_admin, app_connection, other_firm
+):
+    connection = api.post("/api/v1/connections", json=_body(), headers=admin_headers).json()
+    letter_id = _dead_letter(app_connection, firm_admin.firm_id, connection["id"])
+    listed = api.get("/api/v1/dead-letters", params={"status": "open"}, headers=admin_headers).json()
+    assert listed["total"] == 1 and listed["items"][0]["error"].startswith("ValueError")
+    retried = api.post(f"/api/v1/dead-letters/{letter_id}/retry", headers=admin_headers)
+    assert retried.status_code == 200 and retried.json()["status"] == "retry"
+    intruder = login(api, other_firm)
+    assert api.post(f"/api/v1/dead-letters/{letter_id}/retry", headers=intruder).status_code == 404
+    assert api.get("/api/v1/dead-letters", headers=intruder).json()["total"] == 0

@@ -71,7 +71,7 @@ def test_no_server_errors_and_responses_match_the_contract(case, live):
 
 # Every path parameter of the spec must be listed here; a new endpoint with a new parameter fails the
 # walker until its seed is added (so no endpoint escapes the cross-firm check).
-def seed_first_firm(api, headers, admin) -> dict[str, str]:
+def seed_first_firm(api, headers, admin, app_connection) -> dict[str, str]:
     def post(path: str, body: dict) -> dict:
         response = api.post(path, json=body, headers=headers)
         assert response.status_code in (200, 201, 202), (path, response.text)
@@ -100,6 +100,9 @@ def seed_first_firm(api, headers, admin) -> dict[str, str]:
     )
     ids["connection_id"] = connection["id"]
     ids["request_id"] = post(f"/api/v1/connections/{ids['connection_id']}/sync", {})["id"]
+    from tests.integration.test_connections import _dead_letter
+
+    ids["letter_id"] = _dead_letter(app_connection, admin.firm_id, ids["connection_id"])
     ids["invitation_id"] = post("/api/v1/team/invitations", {"email": "victim-invitee@example.com"})["id"]
     ids["folder_id"] = post("/api/v1/folders", {"name": "Victim folder"})["id"]
     ids["document_id"] = post("/api/v1/documents", {"folder_id": ids["folder_id"], "name": "victim.pdf"})[
@@ -137,11 +140,11 @@ def _paths() -> list[tuple[str, str]]:
 
 
 def test_another_firm_gets_404_for_every_item_and_never_sees_the_first_firms_rows(
-    api, admin_headers, firm_admin, other_firm
+    api, admin_headers, firm_admin, other_firm, app_connection
 ):
     from tests.integration.conftest import login
 
-    ids = seed_first_firm(api, admin_headers, firm_admin)
+    ids = seed_first_firm(api, admin_headers, firm_admin, app_connection)
     intruder = login(api, other_firm)
     unknown, leaks = set(), []
     for method, path in _paths():

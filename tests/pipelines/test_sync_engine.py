@@ -153,7 +153,8 @@ def test_a_time_range_backfill_reloads_that_range_and_leaves_the_cursor_alone(ta
         times = (
             session.execute(
                 text(
-                    "select updated_at from warehouse.quickbooks_customers where connection_id = :c order by 1"
+                    "select updated_at from warehouse.quickbooks_customers "
+                    "where connection_id = :c order by 1"
                 ),
                 {"c": target.connection_id},
             )
