@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -20,12 +21,14 @@ def scratch_database() -> Iterator[str]:
     os.environ.setdefault("FIRMSYNC_ENCRYPTION_KEYS", "LUq5UiMW-Fv6UBpdqn1RLTp2tdnJLeotPvJdiRhSmi8=")
     external = os.environ.get("BENCH_DATABASE_URL")
     embedded = None
+    data_dir = None
     if external:
         admin = external
     else:
         from core_api import embedded_db
 
-        embedded = embedded_db.start(Path(tempfile.mkdtemp(prefix="firmsync-bench-pg-")), stop_on_exit=False)
+        data_dir = Path(tempfile.mkdtemp(prefix="firmsync-bench-pg-"))
+        embedded = embedded_db.start(data_dir, stop_on_exit=False)
         admin = embedded.url("postgres")
     name = f"firmsync_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -44,3 +47,5 @@ def scratch_database() -> Iterator[str]:
             conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
         if embedded is not None:
             embedded.stop()
+        if data_dir is not None:
+            shutil.rmtree(data_dir, ignore_errors=True)  # a load bench leaves ~1 GB of cluster behind
