@@ -15,7 +15,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 help:
 	@echo "make run    install from uv.lock, start the stack (embedded PostgreSQL, sandbox vendors, demo firm)"
 	@echo "make test   lint + import contracts + the whole pytest suite (unit, integration, e2e)"
-	@echo "make bench  print benchmark figures (python -m bench <name>)"
+	@echo "make bench  the four benchmarks of bench/README.md, one JSON line each (several minutes)"
 
 # uv itself, pinned, in a private venv: a fresh machine needs nothing but Python 3.11.
 $(UV):
@@ -49,7 +49,10 @@ openapi: install
 	$(PY) -m core_api.openapi
 
 bench: install
-	$(PY) -m bench loader
+	$(PY) -m bench load --rows 200000
+	$(PY) -m bench incremental --records 100000 --changed 0.01
+	$(PY) -m bench ratelimit
+	$(PY) -m bench tenants --tenants 1000
 
 clean-data:
 	rm -rf .data
