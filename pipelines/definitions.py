@@ -12,6 +12,7 @@ from pipelines.sensors import connection_partitions, sync_failures, sync_request
 
 defs = dg.Definitions(
     assets=[asset for vendor in VENDORS for asset in vendor.assets],
+    asset_checks=[check for vendor in VENDORS for check in vendor.checks],
     jobs=[*SYNC_JOBS.values(), *SWEEP_JOBS.values(), reprocess_dead_letters_job],
     sensors=[connection_partitions, sync_requests, webhook_inbox, sync_failures],
     schedules=SCHEDULES,

@@ -19,6 +19,9 @@ from sqlalchemy import select
 
 from core_api.connections.repository import system_live_connections
 from core_api.models import Connection
+from pipelines.catalog import table_metadata
+from pipelines.checks import vendor_stream_checks
+from pipelines.freshness import DEFAULT_CADENCE_MINUTES, freshness_for
 from pipelines.resources import FirmsyncDatabase
 from pipelines.streams import CanonicalSpec, VendorSync
 from pipelines.sync_engine import ConnectionResult, SyncFailed, sync_connection
@@ -36,29 +39,15 @@ SYNC_RETRY = dg.RetryPolicy(
 class VendorDefinitions:
     vendor: VendorSync
     assets: list
+    checks: list  # asset checks of every stream (pipelines/checks.py)
+    stream_checks: list  # the StreamChecks behind them (sweeps evaluate them per connection)
     sync_job: Any  # dagster UnresolvedAssetJobDefinition (not exported at the top level)
     sweep_job: dg.JobDefinition
 
 
-def _table_metadata(stream) -> dict:
-    """What the asset catalog shows analysts: the table and its typed columns."""
-    table = stream.table
-    columns = [
-        dg.TableColumn(
-            name=c.name,
-            type=str(c.type),
-            description=c.comment,
-            constraints=dg.TableColumnConstraints(nullable=c.nullable, unique=False),
-        )
-        for c in table.columns
-    ]
-    return {
-        "dagster/table_name": f"{table.schema}.{table.name}",
-        "dagster/column_schema": dg.TableSchema(columns=columns),
-    }
-
-
-def build_vendor_definitions(vendor: VendorSync) -> VendorDefinitions:
+def build_vendor_definitions(vendor: VendorSync, *, counted_rows=None) -> VendorDefinitions:
+    """`counted_rows`: per stream, which warehouse rows the vendor's own count covers (count check)."""
+    stream_checks = vendor_stream_checks(vendor, counted_rows)
     sync_asset = _sync_asset(vendor)
     canonical = [
         _canonical_asset(vendor, spec, last=i == len(vendor.canonical) - 1)
@@ -71,7 +60,10 @@ def build_vendor_definitions(vendor: VendorSync) -> VendorDefinitions:
         tags={VENDOR_TAG: vendor.provider},
         description=f"Sync one {vendor.provider} connection (partition): streams, then app tables.",
     )
-    return VendorDefinitions(vendor, [sync_asset, *canonical], sync_job, _sweep_job(vendor))
+    checks = [d for c in stream_checks for d in c.definitions]
+    return VendorDefinitions(
+        vendor, [sync_asset, *canonical], checks, stream_checks, sync_job, _sweep_job(vendor, stream_checks)
+    )
 
 
 class SyncWindow(dg.Config):
@@ -99,7 +91,8 @@ def _sync_asset(vendor: VendorSync):
             description=stream.description,
             kinds={vendor.provider, "postgres", *vendor.kinds},
             group_name=vendor.group,
-            metadata=_table_metadata(stream),
+            metadata=table_metadata(stream.table),
+            freshness_policy=freshness_for(DEFAULT_CADENCE_MINUTES),
         )
         for stream in vendor.streams
     ]
@@ -207,7 +200,7 @@ def due_connections(db: FirmsyncDatabase, provider: str) -> list[str]:
         ]
 
 
-def _sweep_job(vendor: VendorSync) -> dg.JobDefinition:
+def _sweep_job(vendor: VendorSync, stream_checks) -> dg.JobDefinition:
     @dg.op(
         name=f"{vendor.provider}_sweep",
         required_resource_keys={"db", vendor.client_resource},
@@ -261,6 +254,12 @@ def _sweep_job(vendor: VendorSync) -> dg.JobDefinition:
                     )
                 for spec, counts in merged:
                     yield dg.AssetMaterialization(asset_key=spec.asset_key, partition=key, metadata=counts)
+                # Integrity checks per connection (the source-count check, a vendor call, runs on
+                # per-connection runs; sweeps stay at one sync's worth of API calls).
+                for checks in stream_checks:
+                    yield from checks.evaluate(
+                        context.instance, db, client_factory, uuid.UUID(key), count=False
+                    )
         yield dg.Output(
             {"synced": len(keys) - len(failures), "failed": len(failures)},
             metadata={

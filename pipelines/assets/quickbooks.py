@@ -10,6 +10,7 @@ from sqlalchemy import text
 from connectors.quickbooks.config import QuickBooksCredentials
 from connectors.quickbooks.mapping import customer_to_row
 from core_api.models import QuickBooksCustomer
+from pipelines.checks import quickbooks_counted
 from pipelines.factory import FULL_REFRESH_TAG, REQUEST_TAG, build_vendor_definitions
 from pipelines.partitions import quickbooks_connections
 from pipelines.streams import CanonicalSpec, StreamSpec, VendorSync
@@ -123,4 +124,4 @@ QUICKBOOKS = VendorSync(
     ),
 )
 
-quickbooks = build_vendor_definitions(QUICKBOOKS)
+quickbooks = build_vendor_definitions(QUICKBOOKS, counted_rows={"customers": quickbooks_counted})
