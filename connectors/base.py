@@ -273,6 +273,17 @@ _shared_buckets: dict[str, TokenBucket] = {}
 _shared_lock = threading.Lock()
 
 
+class CompositeBucket:
+    """Several limits at once, e.g. a vendor's per-account limit and the app's vendor-wide budget: a call
+    waits until every bucket has a token. Duck-types `TokenBucket.acquire`."""
+
+    def __init__(self, *buckets: TokenBucket) -> None:
+        self.buckets = buckets
+
+    def acquire(self, n: float = 1) -> float:
+        return sum(bucket.acquire(n) for bucket in self.buckets)
+
+
 def shared_bucket(key: str, factory: Callable[[], TokenBucket]) -> TokenBucket:
     """One bucket per key in this process (e.g. per QuickBooks realm), so every client for the
     same account shares the vendor's limit instead of each assuming it has the whole budget."""

@@ -43,9 +43,12 @@ class QuickBooksApi(dg.ConfigurableResource):
     timeout_seconds: float = 30.0
     max_attempts: int = 6
     page_size: int = 1000
+    # Vendor-wide budget shared by every connection synced in this process (sweeps run many at once),
+    # on top of each connection's own published per-realm limit.
+    vendor_requests_per_second: float = 40.0
 
     def client(self, config: dict, credentials: dict, on_tokens):
-        from connectors.base import RetryPolicy
+        from connectors.base import RetryPolicy, TokenBucket, shared_bucket
         from connectors.quickbooks.client import QuickBooksClient
         from connectors.quickbooks.config import QuickBooksConfig, QuickBooksCredentials
 
@@ -54,5 +57,9 @@ class QuickBooksApi(dg.ConfigurableResource):
             QuickBooksCredentials.model_validate(credentials),
             on_tokens=on_tokens,
             retry_policy=RetryPolicy(max_attempts=self.max_attempts),
+            vendor_bucket=shared_bucket(
+                f"quickbooks:vendor:{self.vendor_requests_per_second}",
+                lambda: TokenBucket.per_second(self.vendor_requests_per_second),
+            ),
             timeout=self.timeout_seconds,
         )

@@ -33,6 +33,7 @@ from quickbooks.exceptions import QuickbooksException
 
 from connectors.base import (
     AuthError,
+    CompositeBucket,
     ConnectorError,
     Page,
     PermanentError,
@@ -190,6 +191,7 @@ class QuickBooksClient:
         on_tokens: Callable[[TokenSet], None],
         retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
         bucket: TokenBucket | None = None,
+        vendor_bucket: TokenBucket | None = None,
         timeout: float = 30.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -206,6 +208,8 @@ class QuickBooksClient:
             f"{PROVIDER}:{config.api_base_url}:{config.realm_id}",
             lambda: TokenBucket.per_minute(config.requests_per_minute),
         )
+        if vendor_bucket is not None:  # per connection (realm) AND per vendor (all of this app's realms)
+            self._bucket = CompositeBucket(self._bucket, vendor_bucket)
         self._session = _ApiSession(bucket=self._bucket, timeout=timeout)
         self._auth_client: _AuthClient | None = None
         self._sdk: QuickBooks | None = None

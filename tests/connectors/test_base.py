@@ -285,3 +285,22 @@ def test_stream_protocol_is_structural() -> None:
 
     assert isinstance(Numbers(), Stream)
     assert not isinstance(object(), Stream)
+
+
+def test_composite_bucket_waits_for_the_slowest_limit():
+    from connectors.base import CompositeBucket, TokenBucket
+
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    per_realm = TokenBucket(rate_per_second=10, capacity=1, clock=lambda: now[0], sleep=sleep)
+    per_vendor = TokenBucket(rate_per_second=1, capacity=1, clock=lambda: now[0], sleep=sleep)
+    both = CompositeBucket(per_realm, per_vendor)
+    both.acquire()
+    both.acquire()  # the realm bucket refills in 0.1 s, the vendor bucket only after 1 s
+    assert now[0] >= 1.0 - 1e-9
+    assert sum(slept) >= 1.0 - 1e-9
