@@ -107,6 +107,7 @@ def test_full_refresh_rereads_everything_without_duplicates(target, instance, re
     meta = _metadata(result)
     assert meta["full_refresh"] is True and meta["rows_inserted"] == 0
     assert meta["rows_unchanged"] == 40
+    assert meta["rows_marked_deleted"] == 0  # every row was seen again: none may be soft-deleted
     assert _scalar(target, "select count(*) from app.clients") == 40
 
 
