@@ -27,6 +27,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def sandbox_command(port: int) -> list[str]:
+    """The vendor sandbox on 127.0.0.1:<port>, as the benches and the tests start it."""
+    return [
+        sys.executable,
+        "-m",
+        "connectors.sandbox",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+
+
 class Sandbox:
     """`python -m connectors.sandbox` on a free port; use as a context manager."""
 
@@ -35,17 +50,7 @@ class Sandbox:
         self.url = f"http://127.0.0.1:{self.port}"
         self.quickbooks = f"{self.url}/quickbooks"
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "connectors.sandbox",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
+            sandbox_command(self.port),
             cwd=ROOT,
             env={**os.environ, **(env or {})},
             stdin=subprocess.DEVNULL,

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
+from bench.servers import free_port, sandbox_command
+
+__all__ = ["ROOT", "SandboxServer", "free_port", "stop", "wait_http"]
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
@@ -53,17 +49,7 @@ class SandboxServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = (log_dir / "sandbox.log").open("ab")
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "connectors.sandbox",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
+            sandbox_command(self.port),
             cwd=ROOT,
             env={**os.environ, **(env or {})},
             stdout=self.log,
