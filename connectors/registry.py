@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from connectors.base import TokenSet
+from connectors.oauth import OAuthFlow
 
 ClientFactory = Callable[..., Any]
 
@@ -40,6 +41,10 @@ class ConnectorSpec:
     streams: tuple[str, ...]
     account_id: Callable[[Any], str]
     client_factory: ClientFactory
+    # How the firm connects through the vendor's consent screen; None: credentials are pasted in.
+    oauth: OAuthFlow | None = None
+    # What the firm maps local records onto (items, accounts, tax codes) before anything is pushed.
+    mapping_model: type[BaseModel] | None = None
 
     def build_client(
         self,

@@ -8,6 +8,7 @@ from core_api.connections.router import router as connections_router
 from core_api.documents.router import router as documents_router
 from core_api.health import router as health_router
 from core_api.leads.router import router as leads_router
+from core_api.oauth.router import router as oauth_router
 from core_api.team.router import router as team_router
 from core_api.webhooks.router import router as webhooks_router
 
@@ -19,6 +20,7 @@ ROUTERS = [
     calendar_router,
     team_router,
     connections_router,
+    oauth_router,
     billing_router,
     documents_router,
     webhooks_router,

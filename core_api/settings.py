@@ -14,6 +14,8 @@ from cryptography.fernet import Fernet
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from connectors.oauth import OAuthApp
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -65,6 +67,17 @@ class Settings(BaseSettings):
     s3_presign_expiry_seconds: int = Field(default=300, gt=0, le=7 * 24 * 3600)
     # Dev only: create the bucket at API start-up if it is missing (production buckets are provisioned).
     s3_create_bucket: bool = False
+
+    # OAuth connect flows (`POST /connections/oauth/{provider}/start`): the platform's registered app per
+    # provider, as JSON: {"xero": {"client_id": "…", "client_secret": "…", "config": {<base URLs>}}}.
+    # A provider missing here cannot be connected through OAuth (its connect button says so).
+    oauth_apps: dict[str, OAuthApp] = {}
+    # Public origin of this API as the vendor redirects the browser to it; callbacks are
+    # {oauth_redirect_base_url}/api/v1/oauth/{provider}/callback and must be registered with the vendor.
+    oauth_redirect_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^/?#]+$")
+    # Where the browser lands after a connect flow (the SPA): {app_url}/integrations?…
+    app_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^/?#]+(/[^?#]*)?$")
+    oauth_session_ttl_seconds: int = Field(default=900, ge=60, le=3600)
 
     @field_validator("encryption_keys")
     @classmethod

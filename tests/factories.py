@@ -39,3 +39,32 @@ def create_firm_user(conn: SAConnection, *, role: Role = Role.firm_admin, name: 
     session.close()
     set_firm(conn, None)
     return FirmUser(firm_id=firm_id, user_id=user_id, email=email, role=role)
+
+
+def set_role(conn: SAConnection, user: FirmUser, role: str) -> None:
+    """Change a member's role behind the API's back (as another admin's request would)."""
+    from sqlalchemy import text
+
+    set_firm(conn, user.firm_id)
+    conn.execute(
+        text("update app.memberships set role = :role where firm_id = :f and user_id = :u"),
+        {"role": role, "f": user.firm_id, "u": user.user_id},
+    )
+    set_firm(conn, None)
+
+
+def oauth_session_row(conn: SAConnection, firm_id: uuid.UUID, user_id: uuid.UUID) -> str:
+    """A pending connect session of `firm_id`, written directly (for walkers that need an id)."""
+    from sqlalchemy import text
+
+    set_firm(conn, firm_id)
+    return str(
+        conn.execute(
+            text(
+                "insert into app.oauth_sessions (id, firm_id, user_id, provider, state_hash, expires_at) "
+                "values (gen_random_uuid(), :f, :u, 'quickbooks', :h, now() + interval '10 minutes') "
+                "returning id"
+            ),
+            {"f": firm_id, "u": user_id, "h": uuid.uuid4().hex * 2},
+        ).scalar()
+    )

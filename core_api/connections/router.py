@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Response, status
 from sqlalchemy.orm import Session
@@ -14,6 +14,7 @@ from core_api.connections.schemas import (
     ConnectionOut,
     ConnectionUpdate,
     DeadLetterOut,
+    MappingOut,
     ProviderOut,
     SyncRequestCreate,
     SyncRequestOut,
@@ -151,3 +152,24 @@ def retry_dead_letter(
     session: Session = Depends(tenant_db),
 ) -> DeadLetterOut:
     return service.retry_dead_letter(session, tenant, letter_id)
+
+
+@router.get("/connections/{connection_id}/mapping", response_model=MappingOut, responses=ITEM_ERRORS)
+def get_mapping(
+    connection_id: uuid.UUID,
+    tenant: TenantContext = Depends(require(Permission.connections_read)),
+    session: Session = Depends(tenant_db),
+) -> MappingOut:
+    """How this connection maps local records onto the vendor's (items, income accounts, tax codes)."""
+    return service.get_mapping(session, tenant, connection_id)
+
+
+@router.put("/connections/{connection_id}/mapping", response_model=MappingOut, responses=WRITE_ERRORS)
+def put_mapping(
+    connection_id: uuid.UUID,
+    body: dict[str, Any] = Body(..., description="Validated by the provider's mapping model."),
+    tenant: TenantContext = Depends(require(Permission.connections_write)),
+    session: Session = Depends(tenant_db),
+) -> MappingOut:
+    """Replace the mapping; pushes to the vendor use it from the next run on."""
+    return service.put_mapping(session, tenant, connection_id, body)

@@ -87,3 +87,10 @@ class ProviderOut(BaseModel):
     streams: list[str]
     config_schema: dict[str, Any]
     credentials_schema: dict[str, Any]
+
+
+class MappingOut(BaseModel):
+    connection_id: uuid.UUID
+    provider: str
+    mapping: dict[str, Any] = Field(description="Validated by the provider's mapping model.")
+    mapping_schema: dict[str, Any] = Field(description="JSON schema the SPA renders the mapping form from.")

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import logging
 import uuid
+from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connectors import registry
+from connectors.base import ConnectorError
 from core_api.connections.repository import ConnectionRepository
 from core_api.connections.schemas import (
     ConnectionCreate,
@@ -14,12 +17,15 @@ from core_api.connections.schemas import (
     ConnectionUpdate,
     DeadLetterOut,
     LastSync,
+    MappingOut,
     SyncRequestOut,
 )
-from core_api.connections.secrets import seal_credentials
+from core_api.connections.secrets import open_credentials, seal_credentials
 from core_api.errors import Conflict, NotFound, ProblemError
 from core_api.models import Connection, DeadLetter
 from core_api.tenancy import TenantContext
+
+log = logging.getLogger(__name__)
 
 
 def to_out(c: Connection) -> ConnectionOut:
@@ -104,8 +110,29 @@ def delete_connection(session: Session, tenant: TenantContext, connection_id: uu
     connection = repo.get(connection_id, for_update=True)
     if connection is None:
         raise NotFound("connection")
+    _revoke_grant(connection)
     repo.soft_delete(connection)
     session.commit()
+
+
+def _revoke_grant(connection: Connection) -> None:
+    """Disconnecting revokes the vendor grant (OAuth providers), so a leaked copy of it is worthless too.
+
+    Best effort: a vendor that is down must not keep the firm from removing the connection; the outcome,
+    never a secret, is logged. The credentials are dropped from the row either way.
+    """
+    spec = registry.get_connector(connection.provider)
+    if spec.oauth is None or connection.credentials_encrypted is None:
+        return
+    try:
+        spec.oauth.revoke(
+            spec.config_model.model_validate(connection.config),
+            spec.credentials_model.model_validate(open_credentials(connection)),
+        )
+    except (ConnectorError, ValueError, ValidationError) as exc:
+        log.warning(
+            "revoking %s connection %s failed: %s", connection.provider, connection.id, type(exc).__name__
+        )
 
 
 def request_sync(
@@ -189,3 +216,46 @@ def retry_dead_letter(session: Session, tenant: TenantContext, letter_id: uuid.U
     out = DeadLetterOut.model_validate(letter)
     session.commit()
     return out
+
+
+def get_mapping(session: Session, tenant: TenantContext, connection_id: uuid.UUID) -> MappingOut:
+    connection = ConnectionRepository(session, tenant).get(connection_id)
+    if connection is None:
+        raise NotFound("connection")
+    model = _mapping_model(connection.provider)
+    return _mapping_out(connection, model.model_validate(connection.mapping), model)
+
+
+def put_mapping(
+    session: Session, tenant: TenantContext, connection_id: uuid.UUID, body: dict[str, Any]
+) -> MappingOut:
+    """Replace how this connection maps local records onto the vendor's (the connector's model checks it)."""
+    connection = ConnectionRepository(session, tenant).get(connection_id, for_update=True)
+    if connection is None:
+        raise NotFound("connection")
+    model = _mapping_model(connection.provider)
+    try:
+        mapping = model.model_validate(body)
+    except ValidationError as exc:
+        raise _invalid("mapping", exc) from None
+    connection.mapping = mapping.model_dump(mode="json")
+    session.flush()
+    out = _mapping_out(connection, mapping, model)
+    session.commit()
+    return out
+
+
+def _mapping_model(provider: str) -> type[BaseModel]:
+    model = registry.get_connector(provider).mapping_model
+    if model is None:
+        raise NotFound("mapping for this provider")
+    return model
+
+
+def _mapping_out(connection: Connection, mapping: BaseModel, model: type[BaseModel]) -> MappingOut:
+    return MappingOut(
+        connection_id=connection.id,
+        provider=connection.provider,
+        mapping=mapping.model_dump(mode="json"),
+        mapping_schema=model.model_json_schema(),
+    )

@@ -1,6 +1,6 @@
 """SQLAlchemy models, one Base. Import from here so Alembic sees every table."""
 
-from core_api.models import billing, documents, webhooks
+from core_api.models import billing, documents, oauth, webhooks
 from core_api.models.audit import AuditEntry, OutboxEntry
 from core_api.models.base import APP_SCHEMA, WAREHOUSE_SCHEMA, Base
 from core_api.models.client import Client, Contact, ExternalRef
@@ -8,6 +8,7 @@ from core_api.models.connection import Connection, SyncRequest, SyncState
 from core_api.models.crm import CalendarEvent, Lead
 from core_api.models.dead_letters import DeadLetter
 from core_api.models.firm import Firm, Invitation, Membership, User
+from core_api.models.oauth import OAuthSession, SyncConflict
 from core_api.models.warehouse import QuickBooksCustomer
 
 # Tables carrying firm_id: every one gets FORCE row-level security in the migrations.
@@ -30,6 +31,7 @@ FIRM_SCOPED_TABLES = [
     *billing.FIRM_SCOPED,
     *documents.FIRM_SCOPED,
     *webhooks.FIRM_SCOPED,
+    *oauth.FIRM_SCOPED,
 ]
 
 __all__ = [
@@ -48,8 +50,10 @@ __all__ = [
     "Invitation",
     "Lead",
     "Membership",
+    "OAuthSession",
     "OutboxEntry",
     "QuickBooksCustomer",
+    "SyncConflict",
     "SyncRequest",
     "SyncState",
     "User",

@@ -54,6 +54,9 @@ class Connection(Base):
     last_sync_error: Mapped[str | None] = mapped_column(Text)
     # How often the scheduled sweep syncs this connection (minutes); firms with more activity sync sooner.
     sync_interval_minutes: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("60"))
+    # How local records map onto the vendor's (item, income account, tax codes…): the connector's mapping
+    # model, edited by the firm (`PUT /connections/{id}/mapping`), never hard-coded.
+    mapping: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -103,6 +103,9 @@ def seed_first_firm(api, headers, admin, app_connection) -> dict[str, str]:
     from tests.integration.test_connections import _dead_letter
 
     ids["letter_id"] = _dead_letter(app_connection, admin.firm_id, ids["connection_id"])
+    from tests.factories import oauth_session_row
+
+    ids["session_id"] = oauth_session_row(app_connection, admin.firm_id, admin.user_id)
     ids["invitation_id"] = post("/api/v1/team/invitations", {"email": "victim-invitee@example.com"})["id"]
     ids["folder_id"] = post("/api/v1/folders", {"name": "Victim folder"})["id"]
     ids["document_id"] = post("/api/v1/documents", {"folder_id": ids["folder_id"], "name": "victim.pdf"})[
@@ -148,7 +151,9 @@ def test_another_firm_gets_404_for_every_item_and_never_sees_the_first_firms_row
     intruder = login(api, other_firm)
     unknown, leaks = set(), []
     for method, path in _paths():
-        if path.startswith(("/webhooks", "/api/v1/auth", "/healthz", "/readyz")):
+        if path.startswith(("/webhooks", "/api/v1/auth", "/healthz", "/readyz", "/api/v1/oauth/")):
+            continue
+        if path.startswith("/api/v1/connections/oauth/{provider}"):  # starts the intruder's own flow
             continue
         params = re.findall(r"\{([^}]+)\}", path)
         unknown |= {p for p in params if p not in ids}

@@ -25,6 +25,7 @@ PUBLIC_PREFIXES = (
     "/api/v1/auth/signup",
     "/api/v1/auth/accept-invitation",
     "/webhooks",
+    "/api/v1/oauth/",  # the vendor's browser redirect: authenticated by the state it carries
 )
 
 
