@@ -19,6 +19,19 @@ from connectors.base import Page
 
 
 @dataclass(frozen=True)
+class ChildSpec:
+    """Rows a record carries inside itself (invoice lines, payment allocations), in a table of their own.
+
+    They are replaced as a set whenever their parent is loaded, in the parent's transaction, so an edited
+    invoice never keeps a removed line.
+    """
+
+    table: Table  # warehouse.<vendor>_<stream>_<children>, with firm_id and connection_id
+    parent_column: str  # the child column holding the parent's external id
+    rows: Callable[[dict[str, Any]], list[dict[str, Any]]]  # vendor payload → child rows
+
+
+@dataclass(frozen=True)
 class StreamSpec:
     name: str  # cursor key in sync_state, e.g. "customers"
     asset_key: dg.AssetKey
@@ -31,6 +44,7 @@ class StreamSpec:
     # Vendors that soft-delete (QuickBooks makes customers inactive): row → deleted_at value or None.
     deleted_at: Callable[[dict[str, Any]], Any] | None = None
     count: Callable[[Any], int] | None = None  # source count for the asset check, when the API has one
+    children: tuple[ChildSpec, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from connectors.base import AuthError, CursorExpiredError, PermanentError
@@ -203,27 +203,19 @@ def _load_pages(
     keep_cursor: bool = False,
 ) -> None:
     for page in stream.pages(client, cursor, page_size):
-        rows, dead = [], []
+        rows, children, dead = [], [], []
         for payload in page.records:
             try:
-                row = stream.map_record(payload)
+                row, kids = _mapped(stream, payload, tenant, connection_id, synced_at)
                 if until is not None and row.get("updated_at") is not None and row["updated_at"] >= until:
                     continue  # outside the backfill window
-                deleted = stream.deleted_at(row) if stream.deleted_at else None
-                rows.append(
-                    {
-                        **row,
-                        "firm_id": tenant.firm_id,
-                        "connection_id": connection_id,
-                        "synced_at": synced_at,
-                        "deleted_at": deleted,
-                    }
-                )
+                rows.append(row)
+                children.append(kids)
             except Exception as exc:  # a bad record must not sink its page: it is kept for re-processing
                 dead.append((payload, f"{type(exc).__name__}: {exc}"))
         with db.tenant(tenant) as session:
             touch = ("synced_at", "deleted_at") if result.full_refresh else ()
-            stats = bulk_upsert(session, stream.table, rows, key=stream.key, touch=touch)
+            stats = write_rows(session, stream, connection_id, rows, children, touch=touch)
             for payload, error in dead:
                 record_dead_letter(session, tenant, provider, connection_id, stream, payload, error)
             if not keep_cursor:
@@ -234,6 +226,47 @@ def _load_pages(
         result.dead_lettered += len(dead)
         result.pages += 1
         result.cursor = page.cursor
+
+
+def _mapped(
+    stream: StreamSpec, payload: dict, tenant: TenantContext, connection_id: uuid.UUID, synced_at: datetime
+) -> tuple[dict[str, Any], list[list[dict[str, Any]]]]:
+    """One record's warehouse row and its children's rows (one list per ChildSpec); raises if unmappable."""
+    row = stream.map_record(payload)
+    owned = {"firm_id": tenant.firm_id, "connection_id": connection_id}
+    row = {
+        **row,
+        **owned,
+        "synced_at": synced_at,
+        "deleted_at": stream.deleted_at(row) if stream.deleted_at else None,
+    }
+    kids = [[{**child_row, **owned} for child_row in child.rows(payload)] for child in stream.children]
+    return row, kids
+
+
+def write_rows(
+    session,
+    stream: StreamSpec,
+    connection_id: uuid.UUID,
+    rows: list[dict[str, Any]],
+    children: list[list[list[dict[str, Any]]]],
+    *,
+    touch: tuple[str, ...] = (),
+):
+    """Upsert a page of rows and replace their children, in the caller's transaction."""
+    stats = bulk_upsert(session, stream.table, rows, key=stream.key, touch=touch)
+    parents = [row["external_id"] for row in rows]
+    for position, child in enumerate(stream.children):
+        table = child.table
+        if parents:
+            session.execute(
+                delete(table).where(
+                    table.c.connection_id == connection_id, table.c[child.parent_column].in_(parents)
+                )
+            )
+        kids = [kid for per_record in children for kid in per_record[position]]
+        bulk_upsert(session, table, kids, key=[c.name for c in table.primary_key], compare=None)
+    return stats
 
 
 def record_dead_letter(
@@ -305,22 +338,8 @@ def reprocess_dead_letters(
         for letter in letters:
             stream = by_stream.get(letter.stream)
             try:
-                row = stream.map_record(letter.payload)
-                deleted = stream.deleted_at(row) if stream.deleted_at else None
-                bulk_upsert(
-                    session,
-                    stream.table,
-                    [
-                        {
-                            **row,
-                            "firm_id": tenant.firm_id,
-                            "connection_id": connection_id,
-                            "synced_at": now,
-                            "deleted_at": deleted,
-                        }
-                    ],
-                    key=stream.key,
-                )
+                row, kids = _mapped(stream, letter.payload, tenant, connection_id, now)
+                write_rows(session, stream, connection_id, [row], [kids])
                 letter.status, letter.resolved_at = "resolved", now
                 fixed += 1
             except Exception as exc:
