@@ -280,7 +280,10 @@ def api_client(
     """xero-python's ApiClient with `MeteredPoolManager` underneath."""
     from xero_python.api_client.configuration import Configuration
 
-    configuration = Configuration(oauth2_token=oauth2_token)
+    # Configuration's metaclass hands out copies of the first instance ever made, ignoring later
+    # constructor arguments: set this client's token on its own copy.
+    configuration = Configuration()
+    configuration.oauth2_token = oauth2_token
     client = ApiClient(configuration, oauth2_token_getter=token_getter, oauth2_token_saver=token_saver)
     old = client.rest_client.pool_manager
     client.rest_client.pool_manager = MeteredPoolManager(
