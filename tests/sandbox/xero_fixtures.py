@@ -66,7 +66,7 @@ class XeroOrg:
     def rows(self, collection: str, **params: Any) -> list[dict[str, Any]]:
         response = self.get(collection, params=params)
         assert response.status_code == 200, response.text
-        return response.json()[collection]
+        return response.json()[collection.split("/")[0]]
 
     def put(self, path: str, body: Any, **kwargs: Any) -> httpx.Response:
         headers = {**self.headers, **kwargs.pop("headers", {})}
@@ -117,6 +117,7 @@ def serve(settings: SandboxSettings, clock: Clock) -> Iterator[LiveXero]:
         create_app(settings, clock=clock),
         host="127.0.0.1",
         port=port,
+        ws="none",
         log_level="warning",
         timeout_graceful_shutdown=2,
     )
