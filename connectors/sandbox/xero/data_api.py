@@ -262,7 +262,8 @@ def data_router(state: XeroState) -> APIRouter:
             if resource.name == CONTACTS:
                 return contacts.prepare(batch, element, now, target.id if target else None)
             if resource.name == INVOICES:
-                return invoices.prepare(batch, element, now, target.id if target else None)
+                by_number = request.method == "POST"  # PUT only creates
+                return invoices.prepare(batch, element, now, target.id if target else None, by_number)
             existing = target or (
                 batch.get(PAYMENTS, str(element["PaymentID"])) if element.get("PaymentID") else None
             )

@@ -146,11 +146,19 @@ def new_entity(invoice_id: str, kind: str, today: date) -> dict[str, Any]:
     return entity
 
 
-def prepare(batch: Batch, element: dict[str, Any], now: float, invoice_id: str | None = None) -> Row:
-    """Create or update one invoice (update when it names an existing InvoiceID or InvoiceNumber)."""
+def prepare(
+    batch: Batch, element: dict[str, Any], now: float, invoice_id: str | None = None, by_number: bool = False
+) -> Row:
+    """Create or update one invoice: update when it names an existing InvoiceID, or (``by_number``, as
+    POST /Invoices does) the InvoiceNumber of an existing sales invoice."""
     tenant = batch.tenant
     invoice_id = (invoice_id or str(element.get("InvoiceID") or "")).lower() or None
-    if invoice_id is None and element.get("InvoiceNumber") and element.get("Type", "ACCREC") == "ACCREC":
+    if (
+        by_number
+        and invoice_id is None
+        and element.get("InvoiceNumber")
+        and element.get("Type", "ACCREC") == "ACCREC"
+    ):
         invoice_id = batch.invoice_numbered(str(element["InvoiceNumber"]))
     old = batch.get(INVOICES, invoice_id) if invoice_id else None
     if invoice_id and old is None:
