@@ -253,12 +253,8 @@ def invoice_to_row(payload: dict[str, Any]) -> dict[str, Any]:
 def invoice_line_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per line item, numbered from 1 in Xero's order."""
     invoice_id = _required(payload, "InvoiceID", "invoice")
-    return [_line_row(invoice_id, number, line) for number, line in _numbered_lines(payload)]
-
-
-def _numbered_lines(payload: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     lines = [line for line in _list(payload.get("LineItems")) if isinstance(line, dict)]
-    return list(enumerate(lines, start=1))
+    return [_line_row(invoice_id, number, line) for number, line in enumerate(lines, start=1)]
 
 
 def _line_row(parent_id: str, number: int, line: dict[str, Any]) -> dict[str, Any]:

@@ -70,6 +70,9 @@ class TenantLimits:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def check_day(self) -> None:
+        """Fail fast while the day is spent: until the Retry-After of Xero's day 429, or while the day
+        bucket (clamped to X-DayLimit-Remaining) is empty. In that second case the wait given is one
+        token's refill; then one call goes out and Xero's answer says how long the day really lasts."""
         with self._lock:
             blocked = self.blocked_until
         if blocked is not None:
@@ -251,6 +254,7 @@ class MeteredPoolManager(urllib3.PoolManager):
         oauth = url.split("?", 1)[0] in self._oauth_urls
         with self._admitted(metered):
             try:
+                # Xero's APIs do not redirect: a 3xx is an answer (a misconfigured URL), not a hop.
                 response = super().urlopen(method, url, redirect=False, **kw)
                 response.data  # noqa: B018 - read the body inside the slot; errors here are transport errors
                 response.release_conn()
