@@ -59,6 +59,18 @@ class CursorExpiredError(PermanentError):
     window passed): the caller falls back to a full refresh."""
 
 
+class ConflictError(ConnectorError):
+    """A push found the vendor's record changed since we last read it (QuickBooks SyncToken, Xero
+    UpdatedDateUTC, an etag): not retryable as is. `current` is the vendor's record as it is now, so the
+    caller can resolve the conflict by its rule and record it."""
+
+    def __init__(
+        self, provider: str, message: str, *, current: dict | None = None, status_code: int | None = None
+    ) -> None:
+        super().__init__(provider, message, status_code=status_code)
+        self.current = current
+
+
 class RateLimitedError(ConnectorError):
     """The vendor answered 429; `retry_after` is its Retry-After in seconds when it sent one."""
 
@@ -251,6 +263,13 @@ class TokenBucket:
                 self._tokens -= n
                 return True
             return False
+
+    def clamp(self, available: float) -> None:
+        """The vendor says only `available` calls remain in its window (e.g. Xero's X-MinLimit-Remaining):
+        hand out no more than that now, so this process slows down before the vendor refuses."""
+        with self._lock:
+            self._refill()
+            self._tokens = max(0.0, min(self._tokens, float(available)))
 
     def acquire(self, n: float = 1) -> float:
         """Take `n` tokens, blocking until they are available; returns the seconds waited."""

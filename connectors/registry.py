@@ -80,6 +80,23 @@ def _quickbooks() -> ConnectorSpec:
     )
 
 
+def _xero() -> ConnectorSpec:
+    from connectors.xero.client import STREAMS, XeroClient
+    from connectors.xero.config import XeroConfig, XeroCredentials
+
+    return ConnectorSpec(
+        provider="xero",
+        display_name="Xero",
+        description="Contacts, invoices, payments, credit notes, items and accounts from one Xero "
+        "organisation, synced incrementally by last-updated time; contact and invoice webhooks.",
+        config_model=XeroConfig,
+        credentials_model=XeroCredentials,
+        streams=tuple(STREAMS),
+        account_id=lambda config: config.tenant_id,
+        client_factory=XeroClient,
+    )
+
+
 def _no_sync_client(provider: str) -> ClientFactory:
     def factory(
         config: BaseModel, credentials: BaseModel, *, on_tokens: Callable[[TokenSet], None], **_: Any
@@ -149,14 +166,6 @@ def _webhook_only_specs() -> tuple[ConnectorSpec, ...]:
             "account_id",
         ),
         _webhook_only(
-            "xero",
-            "Xero",
-            "Contact and invoice change events from one Xero organisation, through signed webhooks.",
-            c.XeroConfig,
-            c.XeroCredentials,
-            "tenant_id",
-        ),
-        _webhook_only(
             "slack",
             "Slack",
             "Events API, interactivity and slash-command requests from one Slack workspace.",
@@ -168,7 +177,7 @@ def _webhook_only_specs() -> tuple[ConnectorSpec, ...]:
 
 
 _REGISTRY: dict[str, ConnectorSpec] = {
-    spec.provider: spec for spec in (_quickbooks(), *_webhook_only_specs())
+    spec.provider: spec for spec in (_quickbooks(), _xero(), *_webhook_only_specs())
 }
 CONNECTORS: Mapping[str, ConnectorSpec] = MappingProxyType(_REGISTRY)
 

@@ -1,5 +1,8 @@
 """The sandbox: one FastAPI app, one mount per emulated vendor."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 from starlette.types import Receive, Scope, Send
@@ -9,6 +12,8 @@ from connectors.sandbox.common.clock import Clock
 from connectors.sandbox.quickbooks import MOUNT_PATH as QUICKBOOKS_MOUNT
 from connectors.sandbox.quickbooks import build_quickbooks_app
 from connectors.sandbox.settings import SandboxSettings
+from connectors.sandbox.xero import MOUNT_PATH as XERO_MOUNT
+from connectors.sandbox.xero import build_xero_app
 
 
 class _SandboxApp(FastAPI):
@@ -27,19 +32,30 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
     """Build the sandbox. ``clock`` lets in-process tests move time; by default it is the wall clock."""
     settings = settings or SandboxSettings()
     clock = clock or Clock()
+    quickbooks, quickbooks_state = build_quickbooks_app(settings, clock)
+    xero, xero_state = build_xero_app(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        xero_state.close()  # the webhook delivery thread
+
     app = _SandboxApp(
         title="firmsync vendor sandbox",
-        description="Local emulators of the vendor APIs firmsync syncs with. See /quickbooks/docs.",
+        description="Local emulators of the vendor APIs firmsync syncs with. "
+        "See /quickbooks/docs and /xero/docs.",
+        lifespan=lifespan,
     )
-    quickbooks, quickbooks_state = build_quickbooks_app(settings, clock)
     app.state.settings = settings
     app.state.clock = clock
     app.state.quickbooks = quickbooks_state
+    app.state.xero = xero_state
     app.mount(QUICKBOOKS_MOUNT, quickbooks)
+    app.mount(XERO_MOUNT, xero)
 
     @app.get("/healthz", tags=["sandbox"])
     async def healthz() -> dict:
-        return {"status": "ok", "vendors": {"quickbooks": QUICKBOOKS_MOUNT}}
+        return {"status": "ok", "vendors": {"quickbooks": QUICKBOOKS_MOUNT, "xero": XERO_MOUNT}}
 
     @app.post(
         "/_sandbox/clock/advance", tags=["sandbox"], summary="Move the sandbox clock forward (all vendors)"

@@ -34,3 +34,35 @@ class SandboxSettings(BaseSettings):
     qbo_cdc_lookback_days: int = Field(30, ge=1)
     # Sandbox companies report times in the company's zone; Intuit's sandboxes are US Pacific.
     qbo_timezone: str = "America/Los_Angeles"
+
+    # Xero (see connectors/sandbox/xero/__init__.py). Limits are Xero's published ones, per tenant.
+    xero_client_id: str = "firmsync-xero-sandbox-client"
+    xero_client_secret: SecretStr = SecretStr("firmsync-xero-sandbox-secret")
+    xero_app_name: str = "firmsync (sandbox)"  # what responses carry as ProviderName
+    xero_demo_tenant_id: str = "8f0d3c1e-5a7b-4c2d-9e61-2b4a6c8d0e1f"
+    xero_demo_tenant_name: str = "Demo Company (US)"
+    xero_demo_seed: int = 20260105
+    xero_demo_contacts: int = Field(120, ge=0)
+    # The first contacts are the first active customers of the QuickBooks demo company (same
+    # generator, same qbo_demo_seed), so the demo firm finds the same clients in both vendors.
+    xero_demo_shared_contacts: int = Field(20, ge=0)
+    xero_demo_items: int = Field(12, ge=0)
+    xero_demo_invoices: int = Field(400, ge=0)
+    xero_demo_credit_notes: int = Field(12, ge=0)
+    xero_demo_anchor: datetime = datetime.fromisoformat("2026-11-01T09:00:00-07:00")
+    xero_minute_limit: int = Field(60, ge=1)
+    xero_day_limit: int = Field(5000, ge=1)
+    xero_concurrent_limit: int = Field(5, ge=1)
+    xero_app_minute_limit: int = Field(10_000, ge=1)
+    # >1 compresses Xero's time windows for benchmarks: with 60, a "minute" lasts one second.
+    xero_time_scale: float = Field(1.0, gt=0)
+    xero_access_token_ttl: int = Field(1800, ge=1)
+    xero_refresh_token_ttl: int = Field(60 * DAY, ge=1)
+    # A rotated-away refresh token may be used again for this long (Xero: 30 minutes).
+    xero_refresh_grace_seconds: int = Field(1800, ge=0)
+    xero_authorization_code_ttl: int = Field(300, ge=1)
+    xero_webhook_batch_seconds: float = Field(1.0, ge=0)  # real seconds events wait to be batched
+    xero_webhook_retry_seconds: float = Field(900.0, gt=0)  # Xero retries every 15 minutes
+    xero_webhook_retry_for_seconds: float = Field(DAY, gt=0)  # ... for 24 hours, then disables
+    xero_webhook_max_batch: int = Field(250, ge=1)
+    xero_webhook_timeout_seconds: float = Field(5.0, gt=0)  # Xero expects an answer within 5 s

@@ -1,5 +1,5 @@
 """What a connection needs for vendors whose only integration so far is webhook intake: Stripe, Square,
-Twilio, DocuSign, Xero and Slack. (QuickBooks' models live in `connectors/quickbooks/config.py`.)
+Twilio, DocuSign and Slack. (QuickBooks' and Xero's models live in `connectors/<vendor>/config.py`.)
 
 As for every connector, the API validates `POST /api/v1/connections` with these models and the SPA renders
 the connect form from their JSON schemas, so every field has a title and a description. Credentials are
@@ -196,58 +196,6 @@ class DocuSignCredentials(BaseModel):
         default=None,
         title="Refresh token",
         description="OAuth refresh token; needed once syncing from DocuSign is enabled.",
-    )
-
-
-# --------------------------------------------------------------------------- Xero
-
-
-class XeroConfig(BaseModel):
-    model_config = _config("Xero connection", "Receive webhook events for one Xero organisation.")
-
-    tenant_id: str = Field(
-        title="Tenant ID",
-        description="The organisation's tenant ID (a GUID from the connections endpoint); events name it "
-        "as `tenantId`.",
-        pattern=_GUID,
-    )
-    client_id: str = Field(
-        title="OAuth client ID",
-        description="Client ID of the Xero app whose webhook delivers the events.",
-        min_length=1,
-        max_length=200,
-    )
-    api_base_url: str = Field(
-        default="https://api.xero.com",
-        title="API base URL",
-        description="Base URL of the Xero API.",
-        pattern=_URL,
-    )
-    scopes: tuple[str, ...] = Field(
-        default=("offline_access", "accounting.transactions", "accounting.contacts"),
-        title="OAuth scopes",
-        description="Scopes requested when the firm authorises the app.",
-        min_length=1,
-    )
-
-
-class XeroCredentials(BaseModel):
-    model_config = _credentials("Xero credentials")
-
-    webhook_key: SecretStr = Field(
-        title="Webhooks key",
-        description="The app's webhooks key (Developer portal → your app → Webhooks).",
-        min_length=1,
-    )
-    client_secret: SecretStr | None = Field(
-        default=None,
-        title="OAuth client secret",
-        description="Client secret of the Xero app; needed once syncing from Xero is enabled.",
-    )
-    refresh_token: SecretStr | None = Field(
-        default=None,
-        title="Refresh token",
-        description="Refresh token from the OAuth authorisation. Xero rotates it on every refresh.",
     )
 
 

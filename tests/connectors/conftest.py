@@ -28,3 +28,19 @@ class QuickBooksSandbox:
 @pytest.fixture(scope="session")
 def qbo_sandbox(sandbox) -> QuickBooksSandbox:
     return QuickBooksSandbox(quickbooks_url=sandbox.quickbooks)
+
+
+@dataclass(frozen=True)
+class XeroSandbox:
+    xero_url: str  # http://HOST:PORT/xero: the emulator's Accounting API, identity and connections
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The sandbox's own admin API (not Xero) under /xero/_sandbox."""
+        response = httpx.request(method, f"{self.xero_url}/_sandbox{path}", timeout=10, **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+
+@pytest.fixture(scope="session")
+def xero_sandbox(sandbox) -> XeroSandbox:
+    return XeroSandbox(xero_url=f"{sandbox.url}/xero")

@@ -73,11 +73,6 @@ def test_every_provider_has_a_verifier_and_a_connection_spec_holding_its_key():
             {"account_id": "5e8b2d3c-9f1a-4c6e-8d7b-1a2b3c4d5e6f"},
             "5e8b2d3c-9f1a-4c6e-8d7b-1a2b3c4d5e6f",
         ),
-        (
-            "xero",
-            {"tenant_id": "0c5d0b46-2b7a-4c3e-9d6f-4f1e2a3b4c5d", "client_id": "app"},
-            "0c5d0b46-2b7a-4c3e-9d6f-4f1e2a3b4c5d",
-        ),
         ("slack", {"team_id": "T0001ABCD"}, "T0001ABCD"),
     ],
 )

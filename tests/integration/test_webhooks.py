@@ -309,6 +309,7 @@ VENDORS = {
             _xero_body,
             _body_hmac_header("x-xero-signature"),
             _sha,
+            extra_credentials={"client_secret": "xero-secret", "refresh_token": "xero-refresh"},
         ),
         Vendor(
             "slack",

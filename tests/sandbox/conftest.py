@@ -13,6 +13,14 @@ from connectors.sandbox.app import create_app
 from connectors.sandbox.common.clock import Clock
 from connectors.sandbox.settings import SandboxSettings
 
+# The Xero emulator's real-HTTP fixtures live in their own module; importing them here makes them fixtures.
+from tests.sandbox.xero_fixtures import (  # noqa: F401
+    webhook_receiver,
+    xero_live,
+    xero_live_settings,
+    xero_org,
+)
+
 QBO = "/quickbooks"
 ADMIN = f"{QBO}/_sandbox"
 

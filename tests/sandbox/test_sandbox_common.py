@@ -48,9 +48,14 @@ def test_fault_rules_are_consumed_in_order() -> None:
 
 
 def test_health_clock_and_api_docs(sandbox) -> None:
-    assert sandbox.get("/healthz").json() == {"status": "ok", "vendors": {"quickbooks": "/quickbooks"}}
+    assert sandbox.get("/healthz").json() == {
+        "status": "ok",
+        "vendors": {"quickbooks": "/quickbooks", "xero": "/xero"},
+    }
     before = sandbox.post("/_sandbox/clock/advance", json={"seconds": 1}).json()["now"]
     after = sandbox.post("/_sandbox/clock/advance", json={"seconds": 3600}).json()["now"]
     assert after - before >= 3600
     paths = sandbox.get("/quickbooks/openapi.json").json()["paths"]
     assert "/v3/company/{realm_id}/query" in paths and "/_sandbox/faults" in paths
+    xero_paths = sandbox.get("/xero/openapi.json").json()["paths"]
+    assert "/api.xro/2.0/{collection}" in xero_paths and "/identity/connect/token" in xero_paths
