@@ -59,6 +59,24 @@ class CursorExpiredError(PermanentError):
     window passed): the caller falls back to a full refresh."""
 
 
+class ConflictError(ConnectorError):
+    """A write carried a stale concurrency token (QuickBooks SyncToken, an etag, a change key): the
+    vendor's record changed since the caller read it. Not retried and not a permanent failure: the
+    caller resolves it by the stated rule against `current`, the vendor's record as it is now (None
+    when the vendor would not return it)."""
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        current: dict | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(provider, message, status_code=status_code)
+        self.current = current
+
+
 class RateLimitedError(ConnectorError):
     """The vendor answered 429; `retry_after` is its Retry-After in seconds when it sent one."""
 
