@@ -222,6 +222,17 @@ class QuickBooksCredentials(BaseModel):
         "webhook with it; without it, webhooks for this company are refused.",
     )
 
+    @classmethod
+    def from_tokens(cls, client_secret: str, tokens: TokenSet) -> QuickBooksCredentials:
+        """A new connection's credentials, from the tokens `oauth.exchange_code` obtained."""
+        return cls(
+            client_secret=SecretStr(client_secret),
+            refresh_token=SecretStr(tokens.refresh_token),
+            access_token=SecretStr(tokens.access_token),
+            access_token_expires_at=tokens.access_expires_at,
+            refresh_token_expires_at=tokens.refresh_expires_at,
+        )
+
     def with_tokens(self, tokens: TokenSet) -> QuickBooksCredentials:
         """These credentials after a refresh: what the caller persists from `on_tokens`."""
         return self.model_copy(
