@@ -243,3 +243,13 @@ def test_retry_policy_reaches_the_oauth_helpers(make_company) -> None:
     with company.client() as client, pytest.raises(AuthError):
         client.count("customers")
     assert FAST_RETRIES.max_attempts > 1
+
+
+def test_a_429_storm_on_writes_is_waited_out(make_company) -> None:
+    company: Company = make_company()
+    company.fault("429", path_contains="/customer", times=3, retry_after=0)
+    with company.client() as client:
+        created = client.upsert_customer(client_to_customer(client_details()))
+        assert client.count("customers") == 1
+    assert created["Id"]
+    assert company.outcomes("/customer") == {"429": 3, "200": 1}
