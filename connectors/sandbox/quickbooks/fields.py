@@ -80,7 +80,7 @@ def writable_fields(body: dict[str, Any], schema: Schema) -> dict[str, Any]:
         if name not in schema.writable:
             raise errors.invalid_property(name)
         value = strip_empty(raw)
-        if value is None:
+        if value in ("", None):
             continue
         if name in schema.strings or name in schema.dates:
             if not isinstance(value, str):

@@ -326,10 +326,13 @@ class SalesFormRules:
     def _finish(
         self, realm: "Realm", entity: dict[str, Any], previous_lines: list[dict], applied: float
     ) -> dict[str, Any]:
-        customer = _customer_ref(realm, entity.get("CustomerRef"))
-        entity["CustomerRef"] = {"value": str(customer.id), "name": customer.entity["DisplayName"]}
+        # Required properties first, then what they refer to.
+        if not entity.get("CustomerRef"):
+            raise errors.required_param_missing("CustomerRef")
         if "Line" not in entity:
             raise errors.required_param_missing("Line")
+        customer = _customer_ref(realm, entity["CustomerRef"])
+        entity["CustomerRef"] = {"value": str(customer.id), "name": customer.entity["DisplayName"]}
         entity["Line"], total = build_lines(realm, entity["Line"], previous_lines)
         tax_detail = {k: v for k, v in (entity.get("TxnTaxDetail") or {}).items() if k == "TxnTaxCodeRef"}
         entity["TxnTaxDetail"] = {**tax_detail, "TotalTax": 0}
