@@ -90,9 +90,11 @@ def sandbox_settings() -> SandboxSettings:
 
 
 @pytest.fixture
-def sandbox(sandbox_settings: SandboxSettings, clock: Clock) -> TestClient:
+def sandbox(sandbox_settings: SandboxSettings, clock: Clock) -> Iterator[TestClient]:
     """The whole sandbox app, in-process."""
-    return TestClient(create_app(sandbox_settings, clock=clock))
+    app = create_app(sandbox_settings, clock=clock)
+    yield TestClient(app)
+    app.state.quickbooks.webhooks.close()  # its delivery thread, if a test subscribed
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ property QBO does not know is a 2010 fault, as is a value of the wrong JSON type
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from connectors.sandbox.quickbooks import errors
@@ -31,7 +32,7 @@ class Schema:
     def __post_init__(self) -> None:
         object.__setattr__(self, "server_owned", self.server_owned | COMMON_SERVER_OWNED)
 
-    @property
+    @cached_property
     def writable(self) -> frozenset[str]:
         return self.strings | self.dates | self.bools | self.numbers | self.objects | self.lists
 
@@ -39,11 +40,16 @@ class Schema:
 def strip_empty(value: Any) -> Any:
     """Drop "" and null recursively (and objects or lists left empty): QBO stores only what has a value."""
     if isinstance(value, dict):
-        cleaned = {k: v for k, v in ((k, strip_empty(v)) for k, v in value.items()) if v not in ("", None)}
+        cleaned = {}
+        for key, item in value.items():
+            if isinstance(item, dict | list):
+                item = strip_empty(item)
+            if item is not None and item != "":
+                cleaned[key] = item
         return cleaned or None
     if isinstance(value, list):
-        items = [item for item in map(strip_empty, value) if item not in ("", None)]
-        return items or None
+        items = [strip_empty(item) if isinstance(item, dict | list) else item for item in value]
+        return [item for item in items if item is not None and item != ""] or None
     return value
 
 
