@@ -93,11 +93,19 @@ class Company:
     def fault(self, kind: str, **spec: Any) -> None:
         self.sandbox.admin("POST", "/faults", json={"kind": kind, "realm": self.realm_id, **spec})
 
+    def act(self, path: str, **body: Any) -> Any:
+        """What a QuickBooks user does in the company (admin API: edit, void, delete, touch…)."""
+        return self.sandbox.admin("POST", f"/realms/{self.realm_id}{path}", json=body)
+
+    def with_access_token(self) -> QuickBooksCredentials:
+        """Credentials holding the grant's access token, so clients need no (rotating) refresh."""
+        return self.credentials(access_token=self.access_token)
+
 
 @pytest.fixture
 def make_company(qbo_sandbox: QuickBooksSandbox) -> Callable[..., Company]:
-    def make(customers: int = 0, seed: int = 7, anchor: datetime | None = None) -> Company:
-        body: dict[str, Any] = {"customers": customers, "seed": seed}
+    def make(customers: int = 0, seed: int = 7, anchor: datetime | None = None, invoices: int = 0) -> Company:
+        body: dict[str, Any] = {"customers": customers, "seed": seed, "invoices": invoices}
         if anchor is not None:
             body["anchor"] = anchor.isoformat()
         grant = qbo_sandbox.admin("POST", "/realms", json=body)
