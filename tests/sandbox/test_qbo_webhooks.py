@@ -231,3 +231,13 @@ def test_subscriptions_are_validated(new_realm) -> None:
     )
     unknown = {"url": "http://127.0.0.1:9/x", "verifier_token": TOKEN, "entities": ["Widget"]}
     assert realm.admin("POST", "/webhooks", json=unknown).status_code == 404
+
+
+def test_admin_bulk_writes_are_notified_too(new_realm, receiver: Receiver) -> None:
+    realm = new_realm(customers=1)
+    _subscribe(realm, receiver, entities=["Customer"])
+    added = realm.admin("POST", "/customers/bulk", json={"count": 3, "seed": 2}).json()
+    receiver.wait_for(1)
+    assert [(e["id"], e["operation"]) for e in receiver.events()] == [
+        (str(n), "Create") for n in range(int(added["first_id"]), int(added["last_id"]) + 1)
+    ]

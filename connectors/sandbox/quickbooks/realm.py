@@ -398,6 +398,8 @@ class Realm:
             entity["MetaData"] = self._metadata(created, updated)
             rows.append(EntityRow(customer_id, entity, created, updated))
         self.customers.add_many(rows)
+        for row in rows:
+            self._emit("Customer", row.id, "Create", row.updated)
         return rows
 
     def touch_customers(self, count: int, deactivate: int, seed: int, now: float) -> dict[str, list[str]]:

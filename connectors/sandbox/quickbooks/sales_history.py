@@ -7,6 +7,7 @@ have entered it, so Ids, DocNumbers, SyncTokens, balances and LinkedTxn are exac
 produces. Customers are never modified.
 """
 
+import itertools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,7 +69,7 @@ def write_sales_history(realm: Realm, plan: SalesPlan, rng: random.Random) -> di
     """Create the planned transactions in time order; return what was made, by entity."""
     made: dict[str, list[EntityRow]] = {"Invoice": [], "Payment": [], "CreditMemo": []}
     steps: list[_Step] = []
-    order = iter(range(1 << 62))
+    order = itertools.count()
 
     def at_time(at: float, run: Callable[[], None]) -> None:
         steps.append(_Step(at, next(order), run))
