@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from connectors.base import ConflictError, PermanentError, RetryPolicy, StreamCursor
+from connectors.base import ConflictError, CursorExpiredError, PermanentError, RetryPolicy, StreamCursor
 from connectors.quickbooks import QuickBooksAccountingMapping, QuickBooksFault
 from connectors.quickbooks.client import QuickBooksClient
 from connectors.quickbooks.mapping import (
@@ -377,3 +377,21 @@ def test_the_per_company_concurrency_limit_is_retried_until_every_stream_is_read
 
 def books_count(company: Company, entity: str) -> int:
     return company.sandbox.admin("GET", f"/realms/{company.realm_id}")["counts"][entity]
+
+
+def test_when_cdc_hits_its_cap_lists_are_read_by_query_and_transactions_ask_for_a_full_refresh(
+    make_company,
+) -> None:
+    company: Company = make_company(customers=1300, anchor=datetime.now(UTC) - timedelta(days=3))
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    company.act("/customers/touch", count=1000, seed=1)  # 1,000 edits: CDC's cap
+    company.sandbox.admin(
+        "POST", f"/realms/{company.realm_id}/invoices/bulk", json={"count": 1000, "days": 0.01, "seed": 1}
+    )
+    with company.client() as client:
+        assert client.changes_since(["customers"], since).truncated
+        customers = [r["Id"] for page in client.stream_pages("customers", since) for r in page.records]
+        assert len(customers) == len(set(customers)) == 1000  # every edit, by query after the capped CDC
+        with pytest.raises(CursorExpiredError, match="more than 1000 invoices"):
+            list(client.stream_pages("invoices", since))
+    assert company.outcomes("/cdc") == {"200": 3}
