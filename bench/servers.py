@@ -109,6 +109,12 @@ class Sandbox:
     def add_customers(self, realm_id: str, count: int, seed: int = 0) -> dict[str, Any]:
         return self._call("POST", f"/realms/{realm_id}/customers/bulk", json={"count": count, "seed": seed})
 
+    def add_invoices(self, realm_id: str, count: int, seed: int = 0, **spread: float) -> dict[str, Any]:
+        """Invoices for active customers, some paid. ``spread``: days, paid_share, partly_paid_share."""
+        return self._call(
+            "POST", f"/realms/{realm_id}/invoices/bulk", json={"count": count, "seed": seed, **spread}
+        )
+
     def touch_customers(self, realm_id: str, count: int, seed: int = 0) -> dict[str, Any]:
         return self._call("POST", f"/realms/{realm_id}/customers/touch", json={"count": count, "seed": seed})
 

@@ -60,12 +60,18 @@ class CursorExpiredError(PermanentError):
 
 
 class ConflictError(ConnectorError):
-    """A push found the vendor's record changed since we last read it (QuickBooks SyncToken, Xero
-    UpdatedDateUTC, an etag): not retryable as is. `current` is the vendor's record as it is now, so the
-    caller can resolve the conflict by its rule and record it."""
+    """A write carried a stale concurrency token (QuickBooks SyncToken, an etag, a change key): the
+    vendor's record changed since the caller read it. Not retried and not a permanent failure: the
+    caller resolves it by the stated rule against `current`, the vendor's record as it is now (None
+    when the vendor would not return it)."""
 
     def __init__(
-        self, provider: str, message: str, *, current: dict | None = None, status_code: int | None = None
+        self,
+        provider: str,
+        message: str,
+        *,
+        current: dict | None = None,
+        status_code: int | None = None,
     ) -> None:
         super().__init__(provider, message, status_code=status_code)
         self.current = current

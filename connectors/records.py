@@ -1,9 +1,13 @@
-"""Canonical records: the vendor-neutral shapes the app's own tables are merged from.
+"""Canonical records: the vendor-neutral shapes the app's own tables are merged from and pushed from.
 
-Mapping functions in `connectors/<vendor>/mapping.py` produce these from vendor payloads.
+Mapping functions in `connectors/<vendor>/mapping.py` produce the pulled ones from vendor payloads and
+turn the pushed ones (`ClientDetails`, `CanonicalInvoice`) into vendor payloads.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -15,8 +19,10 @@ class CanonicalRecord(BaseModel):
     external_id: str = Field(min_length=1, description="The record's id in the provider's system.")
 
 
-class CanonicalClient(CanonicalRecord):
-    """A firm's client (a customer in the accounting system) as the app's `clients` table sees it."""
+class ClientDetails(BaseModel):
+    """What the app knows about a client, without any provider's identity: what a push sends."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1)
     company_name: str | None = None
@@ -29,4 +35,38 @@ class CanonicalClient(CanonicalRecord):
     postal_code: str | None = None
     country: str | None = None
     active: bool = Field(description="False when the provider has deactivated (soft-deleted) it.")
+
+
+class CanonicalClient(CanonicalRecord, ClientDetails):
+    """A firm's client (a customer in the accounting system) as the app's `clients` table sees it."""
+
     updated_at: AwareDatetime = Field(description="Provider's last-modified time.")
+
+
+class CanonicalInvoiceLine(BaseModel):
+    """One line of an app invoice. Amounts are in the invoice's currency, already rounded by the app."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    description: str = Field(min_length=1)
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal = Field(description="quantity * unit_price, rounded.")
+    tax_rate: Decimal | None = Field(default=None, description="Percent (20 means 20 %); None: untaxed.")
+    service: str | None = Field(
+        default=None, description="Kind of service, the key a connection's item mapping is looked up by."
+    )
+
+
+class CanonicalInvoice(BaseModel):
+    """An app invoice as a push sends it. The provider's customer id comes from the client's external ref."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    number: str = Field(min_length=1)
+    customer_external_id: str = Field(min_length=1, description="The client's id in the provider's system.")
+    currency: str = Field(min_length=3, max_length=3)
+    issue_date: dt.date
+    due_date: dt.date
+    notes: str | None = None
+    lines: tuple[CanonicalInvoiceLine, ...] = Field(min_length=1)

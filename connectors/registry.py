@@ -67,14 +67,19 @@ class ConnectorSpec:
 def _quickbooks() -> ConnectorSpec:
     from connectors.quickbooks.client import QuickBooksClient
     from connectors.quickbooks.config import QuickBooksConfig, QuickBooksCredentials
+    from connectors.quickbooks.entities import STREAMS
 
     return ConnectorSpec(
         provider="quickbooks",
         display_name="QuickBooks Online",
-        description="Customers from QuickBooks Online, synced incrementally by last-updated time.",
+        description=(
+            "Customers, invoices with lines, payments with their allocations, credit memos, items and "
+            "accounts from QuickBooks Online, synced incrementally (last-updated time, and change data "
+            "capture for deletions); clients and invoices pushed back with SyncToken conflict detection."
+        ),
         config_model=QuickBooksConfig,
         credentials_model=QuickBooksCredentials,
-        streams=("customers",),
+        streams=STREAMS,
         account_id=lambda config: config.realm_id,
         client_factory=QuickBooksClient,
     )

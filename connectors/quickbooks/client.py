@@ -1,180 +1,124 @@
 """QuickBooks Online client: Intuit OAuth through intuit-oauth, the Accounting API through
 python-quickbooks, every HTTP call metered by a token bucket and retried by `retrying`.
 
+Reads: six streams (customers, invoices, payments, credit_memos, items, accounts), paged by
+`Metadata.LastUpdatedTime` (`EntityPager`) or, for recent cursors, fetched with change data capture,
+which also reports deletions. Writes: customers and invoices (create, sparse update, void), with
+the caller's SyncToken, so an edit made in QuickBooks meanwhile surfaces as `ConflictError`.
+
 SDK quirks this module works around (python-quickbooks 0.9.12, intuit-oauth 1.2.6):
 - `QuickBooks(auth_client=...)` silently refreshes when the AuthClient has no access token,
   which would rotate the refresh token without telling `on_tokens`; the client therefore does
   every refresh itself and never hands the SDK an AuthClient.
-- The SDK's requests-oauthlib session refuses plain-http URLs and logs the bearer token at DEBUG,
-  and the SDK turns 429/5xx answers into generic exceptions that drop the status code and
-  Retry-After. The SDK sends every request through `QuickBooks.session.request(...)` and reads
-  only `session.access_token`, so the client installs its own `requests.Session` there
-  (`_ApiSession`), which meters, times out and classifies responses before the SDK parses them.
+- The SDK's own session is replaced by `transport.ApiSession` (see there).
 - The SDK picks `sandbox_api_url_v3` or `api_url_v3` from `auth_client.environment`; both are
   set to `<api_base_url>/v3` on the instance so the configured URL wins either way.
-- intuit-oauth's AuthClient fetches its discovery document in its constructor and sends no
-  timeout; `_AuthClient` adds the timeout and the bucket, and is only built when a refresh is due.
+- The SDK's objects fill every property with a default; writes send `sdk_objects.sdk_object`s,
+  which carry only the payload's fields, and return the JSON QuickBooks answered with.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import requests
-from intuitlib.client import AuthClient
 from intuitlib.exceptions import AuthClientError
+from quickbooks.cdc import change_data_capture
 from quickbooks.client import QuickBooks
 from quickbooks.exceptions import QuickbooksException
+from quickbooks.objects.base import QuickbooksBaseObject
+from quickbooks.objects.customer import Customer
+from quickbooks.objects.invoice import Invoice
 
 from connectors.base import (
     AuthError,
     CompositeBucket,
-    ConnectorError,
+    ConflictError,
+    CursorExpiredError,
     Page,
     PermanentError,
-    RateLimitedError,
     RetryPolicy,
     Stream,
     StreamCursor,
     TokenBucket,
     TokenSet,
-    TransientError,
-    parse_retry_after,
     retrying,
     shared_bucket,
 )
 from connectors.quickbooks.config import QuickBooksConfig, QuickBooksCredentials
+from connectors.quickbooks.entities import CUSTOMER, ENTITIES, INVOICE, QboEntity, entity
+from connectors.quickbooks.mapping import is_voided
+from connectors.quickbooks.oauth import auth_client, expiry
+from connectors.quickbooks.paging import MAX_PAGE_SIZE, EntityPager, updated_at
+from connectors.quickbooks.sdk_objects import sdk_object
+from connectors.quickbooks.transport import (
+    PROVIDER,
+    STALE_OBJECT,
+    AccessTokenRejected,
+    ApiSession,
+    MeteredAuthClient,
+    QuickBooksFault,
+    map_oauth_error,
+    map_sdk_error,
+    raise_for_transport,
+)
 
 log = logging.getLogger("connectors.quickbooks")
 
-PROVIDER = "quickbooks"
-MAX_PAGE_SIZE = 1000  # QBO caps MAXRESULTS at 1000
+__all__ = ["MAX_PAGE_SIZE", "Changes", "EntityStream", "QuickBooksClient"]
+
 DEFAULT_RETRY_POLICY = RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=60.0, max_retry_after=300.0)
 # Refresh this long before the access token's stated expiry so a request never races it.
 ACCESS_TOKEN_SKEW = timedelta(minutes=5)
 # intuit-oauth wants a redirect URI even though refreshing never uses it.
 _UNUSED_REDIRECT_URI = "https://localhost/unused"
 
+# Change data capture (Intuit, "Change data capture operation"): changes "within the last 30 days",
+# and "a maximum of 1,000 objects" per response.
+CDC_LOOKBACK = timedelta(days=30)
+CDC_MAX_OBJECTS = 1000
+# A cursor this close to the lookback limit is not risked: the request could cross it in flight, and
+# the company's clock is not ours.
+CDC_MARGIN = timedelta(hours=1)
+# CDC's answer covers changes up to its `time`; the cursor stops this much short of it, in case a write
+# stamped just before `time` commits after the read (resuming re-reads a minute: loads are upserts).
+CDC_SETTLE = timedelta(minutes=1)
+
 T = TypeVar("T")
 
 
-class _AccessTokenRejected(AuthError):
-    """401 from the Accounting API: refresh once and try again before giving up."""
+@dataclass(frozen=True)
+class Changes:
+    """What change data capture reported since a time.
 
-
-# --------------------------------------------------------------------------- HTTP layer
-
-
-def _raise_for_transport(error: requests.RequestException) -> None:
-    if isinstance(error, requests.Timeout):
-        raise TransientError(PROVIDER, "request timed out") from error
-    if isinstance(error, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
-        raise TransientError(PROVIDER, f"connection failed ({type(error).__name__})") from error
-    raise PermanentError(PROVIDER, f"request could not be sent ({type(error).__name__})") from error
-
-
-def _raise_for_status(response: requests.Response, *, what: str) -> None:
-    status = response.status_code
-    if status == 429:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        raise RateLimitedError(PROVIDER, f"{what} rate limited (429)", retry_after=retry_after)
-    if status >= 500:
-        raise TransientError(PROVIDER, f"{what} failed with HTTP {status}", status_code=status)
-
-
-class _ApiSession(requests.Session):
-    """The session python-quickbooks sends Accounting API requests through.
-
-    It adds the timeout and the token bucket, and turns 401/429/5xx and transport failures into
-    typed errors before the SDK sees them; 2xx and other 4xx pass through for the SDK to parse.
+    `records[stream]` are full payloads, oldest change first, and for deleted records stubs with
+    `status: Deleted` (see `mapping.is_deleted`). `cursor` is safe to resume from. `truncated` means
+    the answer hit the 1,000-object cap: later changes are missing and the span must be re-read.
     """
 
-    def __init__(self, *, bucket: TokenBucket, timeout: float) -> None:
-        super().__init__()
-        self.access_token: str | None = None  # the SDK builds `Authorization: Bearer` from this
-        self._bucket = bucket
-        self._timeout = timeout
+    records: dict[str, list[dict[str, Any]]]
+    cursor: str
+    truncated: bool
 
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        kwargs.setdefault("timeout", self._timeout)
-        self._bucket.acquire()
-        try:
-            response = super().request(method, url, *args, **kwargs)
-        except requests.RequestException as error:
-            _raise_for_transport(error)
-            raise  # unreachable: keeps type checkers content
-        if response.status_code == 401:
-            raise _AccessTokenRejected(PROVIDER, "access token rejected (401)", status_code=401)
-        _raise_for_status(response, what="QuickBooks API request")
-        return response
-
-    def __repr__(self) -> str:
-        return "<_ApiSession>"
+    def deleted(self, stream: str) -> list[str]:
+        return [str(r.get("Id")) for r in self.records.get(stream, []) if _is_deleted(r)]
 
 
-class _AuthClient(AuthClient):
-    """intuit-oauth's AuthClient (itself a requests.Session) with a timeout and the token bucket."""
-
-    def __init__(self, *, bucket: TokenBucket, timeout: float, **kwargs: Any) -> None:
-        # Set before AuthClient.__init__, which already fetches the discovery document.
-        self._bucket = bucket
-        self._timeout = timeout
-        super().__init__(**kwargs)
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        kwargs.setdefault("timeout", self._timeout)
-        self._bucket.acquire()
-        return super().request(method, url, *args, **kwargs)
-
-    def __repr__(self) -> str:
-        return "<_AuthClient>"
-
-
-def _oauth_error_code(error: AuthClientError) -> str | None:
-    try:
-        body = error.response.json()
-    except ValueError:
-        return None
-    code = body.get("error") if isinstance(body, dict) else None
-    return str(code) if code else None
-
-
-def _map_oauth_error(error: AuthClientError, *, what: str) -> ConnectorError:
-    status = error.status_code
-    if status == 429:
-        retry_after = parse_retry_after(error.headers.get("Retry-After"))
-        return RateLimitedError(PROVIDER, f"{what} rate limited (429)", retry_after=retry_after)
-    if status >= 500:
-        return TransientError(PROVIDER, f"{what} failed with HTTP {status}", status_code=status)
-    code = _oauth_error_code(error)
-    detail = f"HTTP {status}" + (f", {code}" if code else "")
-    if what == "token refresh" and status in (400, 401):
-        # invalid_grant: refresh token revoked/expired/already rotated; invalid_client: bad secret.
-        return AuthError(
-            PROVIDER, f"{what} rejected ({detail}); the connection must be re-authorised", status_code=status
-        )
-    return PermanentError(PROVIDER, f"{what} failed ({detail})", status_code=status)
-
-
-def _map_sdk_error(error: QuickbooksException) -> ConnectorError:
-    """The SDK raises for what `_ApiSession` let through: Faults in 2xx/4xx bodies, unreadable JSON."""
-    if str(error.message).startswith("Error reading json response"):
-        # A truncated or non-JSON body on a successful status: most likely a proxy hiccup.
-        return TransientError(PROVIDER, "response body was not valid JSON")
-    detail = str(error.detail or "")[:300]
-    return PermanentError(PROVIDER, f"QuickBooks fault {error.error_code}: {error.message}. {detail}".strip())
+def _is_deleted(payload: dict[str, Any]) -> bool:
+    return str(payload.get("status", "")).lower() == "deleted"
 
 
 # --------------------------------------------------------------------------- client
 
 
 class QuickBooksClient:
-    """One QuickBooks Online company (realm), read through the official SDKs.
+    """One QuickBooks Online company (realm), read and written through the official SDKs.
 
     `on_tokens` receives every rotated `TokenSet` right after a refresh and before the new access
     token is used; Intuit invalidates the previous refresh token, so the caller must persist it
@@ -210,8 +154,8 @@ class QuickBooksClient:
         )
         if vendor_bucket is not None:  # per connection (realm) AND per vendor (all of this app's realms)
             self._bucket = CompositeBucket(self._bucket, vendor_bucket)
-        self._session = _ApiSession(bucket=self._bucket, timeout=timeout)
-        self._auth_client: _AuthClient | None = None
+        self._session = ApiSession(bucket=self._bucket, timeout=timeout)
+        self._auth_client: MeteredAuthClient | None = None
         self._sdk: QuickBooks | None = None
         self._token_lock = threading.RLock()
 
@@ -242,30 +186,16 @@ class QuickBooksClient:
             return True  # unknown expiry: use it, a 401 triggers a refresh
         return self._now() + ACCESS_TOKEN_SKEW < self._access_expires_at
 
-    def _oauth(self) -> _AuthClient:
+    def _oauth(self) -> MeteredAuthClient:
         if self._auth_client is None:
-
-            def build() -> _AuthClient:
-                try:
-                    return _AuthClient(
-                        bucket=self._bucket,
-                        timeout=self._timeout,
-                        client_id=self.config.client_id,
-                        client_secret=self._client_secret,
-                        redirect_uri=_UNUSED_REDIRECT_URI,
-                        # AuthClient treats anything but 'sandbox'/'production' as a discovery URL.
-                        environment=self.config.discovery_url,
-                        realm_id=self.config.realm_id,
-                    )
-                except AuthClientError as error:
-                    raise _map_oauth_error(error, what="OAuth discovery") from None
-                except requests.RequestException as error:
-                    _raise_for_transport(error)
-                    raise
-                except (ValueError, KeyError) as error:
-                    raise PermanentError(PROVIDER, "OAuth discovery document is not usable") from error
-
-            self._auth_client = retrying(build, policy=self._policy)
+            self._auth_client = auth_client(
+                self.config,
+                self._client_secret,
+                _UNUSED_REDIRECT_URI,
+                bucket=self._bucket,
+                timeout=self._timeout,
+                policy=self._policy,
+            )
         return self._auth_client
 
     def refresh_tokens(self) -> TokenSet:
@@ -280,9 +210,9 @@ class QuickBooksClient:
                 try:
                     auth.refresh(refresh_token=old_refresh_token)
                 except AuthClientError as error:
-                    raise _map_oauth_error(error, what="token refresh") from None
+                    raise map_oauth_error(error, what="token refresh") from None
                 except requests.RequestException as error:
-                    _raise_for_transport(error)
+                    raise_for_transport(error)
 
             retrying(refresh, policy=self._policy)
             if not auth.access_token or not auth.refresh_token:
@@ -291,8 +221,8 @@ class QuickBooksClient:
             tokens = TokenSet(
                 access_token=auth.access_token,
                 refresh_token=auth.refresh_token,
-                access_expires_at=_expiry(issued, auth.expires_in),
-                refresh_expires_at=_expiry(issued, auth.x_refresh_token_expires_in),
+                access_expires_at=expiry(issued, auth.expires_in),
+                refresh_expires_at=expiry(issued, auth.x_refresh_token_expires_in),
             )
             self._refresh_token = tokens.refresh_token
             self._access_token = tokens.access_token
@@ -333,17 +263,17 @@ class QuickBooksClient:
             try:
                 return operation(self._quickbooks())
             except QuickbooksException as error:
-                raise _map_sdk_error(error) from None
+                raise map_sdk_error(error) from None
 
         self._ensure_access_token()
         try:
             return retrying(attempt, policy=self._policy)
-        except _AccessTokenRejected:
+        except AccessTokenRejected:
             log.info("access token rejected for realm %s; refreshing once", self.config.realm_id)
         self.refresh_tokens()
         try:
             return retrying(attempt, policy=self._policy)
-        except _AccessTokenRejected:
+        except AccessTokenRejected:
             raise AuthError(
                 PROVIDER,
                 "access token rejected right after a refresh; the connection must be re-authorised",
@@ -358,159 +288,234 @@ class QuickBooksClient:
             raise PermanentError(PROVIDER, "query answer has no QueryResponse object")
         return response
 
-    # ---- customers
+    # ---- reading
 
-    def count_customers(self, include_inactive: bool = True) -> int:
-        where = "Active IN (true, false)" if include_inactive else "Active = true"
-        response = self.query(f"SELECT COUNT(*) FROM Customer WHERE {where}")  # noqa: S608 - constant
+    def count(self, stream: str) -> int:
+        """How many records QuickBooks has for a stream (inactive list entities included), for the
+        warehouse's row-count check."""
+        of = entity(stream)
+        where = " WHERE Active IN (true, false)" if of.name_list else ""
+        response = self.query(f"SELECT COUNT(*) FROM {of.name}{where}")  # noqa: S608 - entity names only
         return int(response.get("totalCount", 0))
 
-    def customer_pages(self, since: str | None = None, page_size: int = MAX_PAGE_SIZE) -> Iterator[Page]:
-        """Customers changed at or after `since` (all when None), active and inactive alike.
+    def count_customers(self, include_inactive: bool = True) -> int:
+        if include_inactive:
+            return self.count("customers")
+        return int(self.query("SELECT COUNT(*) FROM Customer WHERE Active = true").get("totalCount", 0))
 
-        See `CustomerPager` for how paging stays complete while customers change mid-sync.
+    def get(self, stream: str, external_id: str) -> dict[str, Any]:
+        """One record as QuickBooks has it now (e.g. to show a conflict)."""
+        of = entity(stream)
+        answer = self._call(lambda sdk: sdk.get_single_object(of.name, pk=external_id))
+        return _entity_of(answer, of.name)
+
+    def query_pages(
+        self, stream: str, since: str | None = None, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[Page]:
+        """Records changed at or after `since` (all when None) by query; see `EntityPager`."""
+        return EntityPager(self.query, entity(stream), page_size=page_size).pages(since)
+
+    def customer_pages(self, since: str | None = None, page_size: int = MAX_PAGE_SIZE) -> Iterator[Page]:
+        """Customers changed at or after `since` (all when None), active and inactive alike."""
+        return self.query_pages("customers", since, page_size)
+
+    def stream_pages(
+        self, stream: str, since: str | None = None, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[Page]:
+        """A stream's records changed since the cursor `since` (all when None), the way the sync engine
+        should read them:
+
+        - no cursor: everything, by query;
+        - a cursor within CDC's 30 days (Intuit's recommended way to poll for recent changes): one CDC
+          call, which also reports deleted records; should it hit the 1,000-object cap, list entities
+          are re-read by query and transactions raise `CursorExpiredError`;
+        - an older cursor: list entities by query (they are deactivated, never deleted, and the query
+          sees inactive ones); transactions raise `CursorExpiredError`, since what was deleted in
+          between only shows as absence, which the engine's full refresh turns into soft deletes.
         """
-        return CustomerPager(self.query, page_size=page_size).pages(since)
+        of = entity(stream)
+        if since is None:
+            yield from self.query_pages(of.stream, None, page_size)
+            return
+        if self.cdc_reaches(since):
+            changes = self.changes_since([of], since)
+            if not changes.truncated:
+                yield Page(changes.records[of.stream], changes.cursor, has_more=False)
+                return
+            if not of.name_list:
+                raise CursorExpiredError(
+                    PROVIDER,
+                    f"more than {CDC_MAX_OBJECTS} {of.stream} changed since {since}: CDC cannot list them",
+                )
+            log.info("CDC for %s since %s hit its cap; reading by query", of.stream, since)
+        elif not of.name_list:
+            raise CursorExpiredError(
+                PROVIDER, f"{of.stream} cursor {since} is older than CDC's {CDC_LOOKBACK.days} days"
+            )
+        yield from self.query_pages(of.stream, since, page_size)
+
+    def cdc_reaches(self, since: str | datetime) -> bool:
+        """Whether change data capture still covers changes since `since`."""
+        return _cursor(since).value > self._now() - CDC_LOOKBACK + CDC_MARGIN
+
+    def changes_since(self, entities: Iterable[str | QboEntity], since: str | datetime) -> Changes:
+        """Changed and deleted records of `entities` (stream or entity names) since `since`, through
+        python-quickbooks' `change_data_capture`. Raises CursorExpiredError beyond CDC's 30 days."""
+        wanted = tuple(dict.fromkeys(entity(e) for e in entities))
+        if not wanted:
+            raise ValueError("changes_since needs at least one entity")
+        start = _cursor(since)
+        if not self.cdc_reaches(start.value):
+            raise CursorExpiredError(
+                PROVIDER, f"CDC only reaches back {CDC_LOOKBACK.days} days; {start} is older"
+            )
+        # The entities stand in for the SDK's classes, so records come back as the JSON QuickBooks sent.
+        answer = self._call(lambda sdk: change_data_capture(list(wanted), start.serialise(), qb=sdk))
+        records = {e.stream: list(getattr(answer, e.name, None) or []) for e in wanted}
+        stamps = [start]
+        for of in wanted:
+            for record in records[of.stream]:
+                try:
+                    stamps.append(updated_at(record, of))
+                except PermanentError:
+                    log.warning("CDC %s %r has no LastUpdatedTime", of.name, record.get("Id"))
+        answered_at = getattr(answer, "time", None)
+        if answered_at:
+            stamps.append(StreamCursor(StreamCursor.parse(str(answered_at)).value - CDC_SETTLE))
+        total = sum(len(r) for r in records.values())
+        return Changes(records=records, cursor=max(stamps).serialise(), truncated=total >= CDC_MAX_OBJECTS)
 
     def streams(self) -> dict[str, Stream]:
-        return {"customers": CustomerStream(self)}
+        return {e.stream: EntityStream(self, e) for e in ENTITIES}
 
+    # ---- writing
 
-def _expiry(issued: datetime, seconds: Any) -> datetime | None:
-    try:
-        return issued + timedelta(seconds=int(seconds))
-    except (TypeError, ValueError):
-        return None
+    def upsert_customer(
+        self,
+        payload: dict[str, Any],
+        *,
+        external_id: str | None = None,
+        sync_token: str | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Create a Customer (no `external_id`) or sparse-update one with the SyncToken it was read
+        with; returns the Customer as QuickBooks saved it. See `_write` for errors and `request_id`."""
+        return self._write(Customer, payload, external_id, sync_token, request_id)
 
+    def upsert_invoice(
+        self,
+        payload: dict[str, Any],
+        *,
+        external_id: str | None = None,
+        sync_token: str | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Create an Invoice or sparse-update one (its lines are replaced by the payload's)."""
+        return self._write(Invoice, payload, external_id, sync_token, request_id)
 
-# --------------------------------------------------------------------------- customer paging
+    def void_invoice(self, external_id: str, sync_token: str) -> dict[str, Any]:
+        """Void an invoice (QuickBooks keeps it, zeroed, with "Voided" in PrivateNote); returns it.
 
+        A void whose token is stale because the void itself already landed (a retry after a lost
+        answer) returns the voided invoice; any other stale token raises ConflictError.
+        """
+        invoice = Invoice()
+        invoice.Id, invoice.SyncToken = str(external_id), str(sync_token)
+        try:
+            answer = self._call(lambda sdk: invoice.void(qb=sdk))
+        except QuickBooksFault as fault:
+            if fault.code != STALE_OBJECT:
+                raise
+            conflict = self._conflict(INVOICE, str(external_id), str(sync_token), fault)
+            if conflict.current is not None and is_voided(conflict.current):
+                return conflict.current
+            raise conflict from None
+        return _entity_of(answer, INVOICE.name)
 
-def _updated(row: dict[str, Any]) -> StreamCursor:
-    try:
-        return StreamCursor.parse(row["MetaData"]["LastUpdatedTime"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise PermanentError(
-            PROVIDER, f"customer {row.get('Id')!r} has no usable MetaData.LastUpdatedTime"
-        ) from error
+    def _write(
+        self,
+        cls: type[QuickbooksBaseObject],
+        payload: dict[str, Any],
+        external_id: str | None,
+        sync_token: str | None,
+        request_id: str | None,
+    ) -> dict[str, Any]:
+        """One create or sparse update through the SDK's objects.
 
+        - `request_id` is sent as Intuit's `requestid`, so a retried write (after a timeout, or the
+          caller's own retry with the same id, e.g. its outbox row id) is applied once.
+        - A stale SyncToken (fault 5010) raises ConflictError carrying the record as it is now.
+        - Validation faults (2020 required field, 6000 business rule, 610 not found, 6240 duplicate
+          name…) raise QuickBooksFault, a PermanentError with Intuit's message and detail.
+        """
+        of = entity(cls.qbo_object_name)
+        if (external_id is None) != (sync_token is None):
+            raise ValueError(f"updating a {of.name} needs its Id and the SyncToken it was read with")
+        body = {key: value for key, value in payload.items() if key not in ("Id", "SyncToken", "sparse")}
+        if external_id is not None:
+            body |= {"Id": str(external_id), "SyncToken": str(sync_token), "sparse": True}
+        obj = sdk_object(cls, body)
+        request_id = request_id or uuid.uuid4().hex
 
-@dataclass
-class CustomerPager:
-    """Incremental, change-safe paging over Customer by `Metadata.LastUpdatedTime`.
+        def write(sdk: QuickBooks) -> dict[str, Any]:
+            send = sdk.create_object if external_id is None else sdk.update_object
+            return send(of.name, obj.to_json(), request_id=request_id)
 
-    - Keyset, not offsets: each page asks for `LastUpdatedTime >= <max seen>`, so a customer
-      updated mid-sync (which moves to the end of the order) is never skipped by shifting offsets;
-      rows already emitted at exactly that timestamp are dropped by Id.
-    - When more customers share one timestamp than fit in a page, the keyset cannot advance; that
-      timestamp is drained with `= ts` and STARTPOSITION, in passes until a pass finds nothing new
-      (a customer leaving the block mid-pass shifts positions; the next pass catches what that hid).
-      Then paging resumes with `> ts`.
-    - Every page's cursor is the max LastUpdatedTime emitted so far. Resuming from it with `>=`
-      re-reads only that timestamp's rows (at-least-once at the boundary; loads are upserts).
-    """
+        try:
+            answer = self._call(write)
+        except QuickBooksFault as fault:
+            if fault.code == STALE_OBJECT and external_id is not None:
+                raise self._conflict(of, str(external_id), str(sync_token), fault) from None
+            raise
+        return _entity_of(answer, of.name)
 
-    run_query: Callable[[str], dict[str, Any]]
-    page_size: int = MAX_PAGE_SIZE
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
-
-    def _fetch(self, condition: str | None, start: int = 1) -> list[dict[str, Any]]:
-        where = "Active IN (true, false)"  # QBO hides inactive (deleted) customers otherwise
-        if condition:
-            where += f" AND {condition}"
-        # Only re-serialised timestamps and ints are interpolated, never caller text.
-        statement = (
-            f"SELECT * FROM Customer WHERE {where} ORDERBY Metadata.LastUpdatedTime "  # noqa: S608
-            f"STARTPOSITION {start} MAXRESULTS {self.page_size}"
+    def _conflict(
+        self, of: QboEntity, external_id: str, sync_token: str, fault: QuickBooksFault
+    ) -> ConflictError:
+        try:
+            current = self.get(of.stream, external_id)
+        except PermanentError:  # deleted meanwhile (610), or unreadable: nothing to compare with
+            current = None
+        now = f" (now {current.get('SyncToken')})" if current else ""
+        return ConflictError(
+            PROVIDER,
+            f"{of.name} {external_id} changed in QuickBooks since SyncToken {sync_token}{now}: "
+            f"{fault.vendor_message}",
+            current=current,
+            status_code=fault.status_code,
         )
-        rows = self.run_query(statement).get("Customer") or []
-        if not isinstance(rows, list):
-            raise PermanentError(PROVIDER, "QueryResponse.Customer is not a list")
-        return rows
-
-    def pages(self, since: str | None) -> Iterator[Page]:
-        cursor = StreamCursor.parse(since) if since else None
-        lower = cursor  # keyset position: fetch rows at or after this instant
-        inclusive = True
-        seen_at_lower: set[str] = set()  # Ids already emitted whose timestamp equals `lower`
-
-        while True:
-            condition = None
-            if lower is not None:
-                op = ">=" if inclusive else ">"
-                condition = f"Metadata.LastUpdatedTime {op} '{lower.serialise()}'"
-            rows = self._fetch(condition)
-            stamped = [(row, _updated(row)) for row in rows]
-            fresh = [row for row, ts in stamped if not (ts == lower and str(row.get("Id")) in seen_at_lower)]
-            top = max((ts for _, ts in stamped), default=None)
-            if top is not None and (cursor is None or top > cursor):
-                cursor = top
-
-            if len(rows) < self.page_size:
-                yield Page(fresh, _serialise(cursor), has_more=False)
-                return
-
-            assert top is not None  # a full page is never empty
-            if not inclusive and lower is not None and top <= lower:
-                # The server ignored `>`: continuing would fetch this page forever.
-                raise PermanentError(PROVIDER, "query returned customers outside the requested time range")
-            if lower is None or top > lower:
-                # The keyset advances to this page's last timestamp.
-                seen_at_lower = {str(row.get("Id")) for row, ts in stamped if ts == top}
-                lower, inclusive = top, True
-                if fresh:
-                    yield Page(fresh, _serialise(cursor), has_more=True)
-                continue
-
-            # A full page at exactly `lower`: more rows share it than fit in a page.
-            seen_at_lower.update(str(row.get("Id")) for row in fresh)
-            if fresh:
-                yield Page(fresh, _serialise(cursor), has_more=True)
-            yield from self._drain_timestamp(lower, seen_at_lower, cursor)
-            inclusive, seen_at_lower = False, set()
-
-    def _drain_timestamp(
-        self, ts: StreamCursor, seen: set[str], cursor: StreamCursor | None
-    ) -> Iterator[Page]:
-        condition = f"Metadata.LastUpdatedTime = '{ts.serialise()}'"
-        while True:
-            found_new = False
-            start = 1
-            while True:
-                rows = self._fetch(condition, start)
-                fresh = [row for row in rows if str(row.get("Id")) not in seen]
-                if fresh:
-                    found_new = True
-                    seen.update(str(row.get("Id")) for row in fresh)
-                    yield Page(fresh, _serialise(cursor), has_more=True)
-                if len(rows) < self.page_size:
-                    break
-                start += self.page_size
-            if not found_new:
-                return
 
 
-def _serialise(cursor: StreamCursor | None) -> str | None:
-    return cursor.serialise() if cursor is not None else None
+def _cursor(since: str | datetime | StreamCursor) -> StreamCursor:
+    if isinstance(since, StreamCursor):
+        return since
+    if isinstance(since, datetime):
+        return StreamCursor(since)
+    return StreamCursor.parse(since)
+
+
+def _entity_of(answer: Any, name: str) -> dict[str, Any]:
+    record = answer.get(name) if isinstance(answer, dict) else None
+    if not isinstance(record, dict):
+        raise PermanentError(PROVIDER, f"answer has no {name} object")
+    return record
 
 
 @dataclass(frozen=True)
-class CustomerStream:
-    """The `customers` stream as a generic `Stream`: raw Customer payloads keyed by `Id`."""
+class EntityStream:
+    """One stream as a generic `Stream`: raw payloads keyed by `Id`, read by `stream_pages`."""
 
     client: QuickBooksClient
+    entity: QboEntity = CUSTOMER
     page_size: int = MAX_PAGE_SIZE
 
     @property
     def name(self) -> str:
-        return "customers"
+        return self.entity.stream
 
     @property
     def primary_key(self) -> tuple[str, ...]:
         return ("Id",)
 
     def pages(self, cursor: str | None) -> Iterator[Page]:
-        return self.client.customer_pages(cursor, page_size=self.page_size)
+        return self.client.stream_pages(self.entity.stream, cursor, page_size=self.page_size)

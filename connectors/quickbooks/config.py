@@ -6,6 +6,7 @@ form from their JSON schema, so every field has a title and a description.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -19,6 +20,81 @@ SANDBOX_API_BASE_URL = "https://sandbox-quickbooks.api.intuit.com"
 PRODUCTION_DISCOVERY_URL = "https://developer.intuit.com/.well-known/openid_configuration/"
 SANDBOX_DISCOVERY_URL = "https://developer.intuit.com/.well-known/openid_sandbox_configuration/"
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
+
+
+class QuickBooksRef(BaseModel):
+    """A reference to a QuickBooks list entity (Item, Account, TaxCode): its Id, and its name for display."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: str = Field(title="Id", description="The entity's QuickBooks Id.", pattern=r"^\S+$", max_length=50)
+    name: str | None = Field(default=None, title="Name", description="Shown in forms; QuickBooks ignores it.")
+
+
+class QuickBooksAccountingMapping(BaseModel):
+    """Which items, income account and tax codes pushed invoices use, chosen by the firm per connection
+    from its own company (items and accounts are synced for this). Nothing here has a built-in default:
+    a company's ids are its own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="QuickBooks accounting mapping")
+
+    default_item: QuickBooksRef = Field(
+        title="Default item",
+        description="Service item for invoice lines whose service has no item of its own.",
+    )
+    service_items: dict[str, QuickBooksRef] = Field(
+        default_factory=dict,
+        title="Items per service",
+        description="Service item per kind of service (the invoice line's `service`).",
+    )
+    income_account: QuickBooksRef | None = Field(
+        default=None,
+        title="Income account",
+        description="Income account the mapped items must post to; checked against the synced items.",
+    )
+    taxable_tax_code: QuickBooksRef | None = Field(
+        default=None,
+        title="Tax code for taxed lines",
+        description="Tax code for lines with a tax rate that has no code of its own (US companies: TAX).",
+    )
+    exempt_tax_code: QuickBooksRef | None = Field(
+        default=None,
+        title="Tax code for untaxed lines",
+        description="Tax code for lines without tax (US companies: NON).",
+    )
+    tax_rate_codes: dict[str, QuickBooksRef] = Field(
+        default_factory=dict,
+        title="Tax codes per rate",
+        description="Tax code per tax rate in percent, e.g. {'20': ...} (companies outside the US).",
+    )
+
+    @field_validator("tax_rate_codes")
+    @classmethod
+    def _normalise_rates(cls, codes: dict[str, QuickBooksRef]) -> dict[str, QuickBooksRef]:
+        # '20', '20.0' and '20.00' are one rate.
+        normalised: dict[str, QuickBooksRef] = {}
+        for rate, ref in codes.items():
+            try:
+                key = _rate_key(Decimal(rate))
+            except InvalidOperation:
+                raise ValueError(f"tax rate {rate!r} is not a number") from None
+            if key in normalised:
+                raise ValueError(f"tax rate {rate!r} is mapped twice")
+            normalised[key] = ref
+        return normalised
+
+    def item_for(self, service: str | None) -> QuickBooksRef:
+        return self.service_items.get(service, self.default_item) if service else self.default_item
+
+    def tax_code_for(self, rate: Decimal | None) -> QuickBooksRef | None:
+        """The tax code of a line taxed at `rate` percent (None or 0: untaxed)."""
+        if rate is None or rate == 0:
+            return self.tax_rate_codes.get(_rate_key(Decimal(0)), self.exempt_tax_code)
+        return self.tax_rate_codes.get(_rate_key(rate), self.taxable_tax_code)
+
+
+def _rate_key(rate: Decimal) -> str:
+    return format(rate.normalize(), "f")
 
 
 class QuickBooksConfig(BaseModel):
@@ -80,6 +156,12 @@ class QuickBooksConfig(BaseModel):
         le=500,
     )
 
+    accounting: QuickBooksAccountingMapping | None = Field(
+        default=None,
+        title="Accounting mapping",
+        description="Items, income account and tax codes for pushed invoices; pushes need it.",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _environment_defaults(cls, data: Any) -> Any:
@@ -139,6 +221,17 @@ class QuickBooksCredentials(BaseModel):
         description="The app's webhooks verifier token (developer portal, Webhooks). Intuit signs every "
         "webhook with it; without it, webhooks for this company are refused.",
     )
+
+    @classmethod
+    def from_tokens(cls, client_secret: str, tokens: TokenSet) -> QuickBooksCredentials:
+        """A new connection's credentials, from the tokens `oauth.exchange_code` obtained."""
+        return cls(
+            client_secret=SecretStr(client_secret),
+            refresh_token=SecretStr(tokens.refresh_token),
+            access_token=SecretStr(tokens.access_token),
+            access_token_expires_at=tokens.access_expires_at,
+            refresh_token_expires_at=tokens.refresh_expires_at,
+        )
 
     def with_tokens(self, tokens: TokenSet) -> QuickBooksCredentials:
         """These credentials after a refresh: what the caller persists from `on_tokens`."""

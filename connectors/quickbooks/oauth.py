@@ -1,138 +1,145 @@
-"""The QuickBooks Online connect flow, as helpers for core_api, through intuit-oauth's AuthClient:
-authorization URL with state, the code exchange (the callback also names the company as `realmId`) and
-revocation on disconnect. Intuit's flow has no PKCE for web apps; `state` binds the callback to the
-session that started it. Each helper fetches Intuit's discovery document (as AuthClient does) and makes
-at most one more call, with the client's timeout, retries and typed errors.
+"""Intuit's OAuth 2.0 connect flow, through intuit-oauth, as pure helpers for the API's connect
+endpoints: the consent URL, the code exchange, and revocation on disconnect.
+
+Every endpoint comes from the discovery document named by `config.discovery_url`, so a connection
+configured for the sandbox is served by the sandbox's OAuth. Intuit's authorization-code flow has no
+PKCE; `state` is the caller's CSRF value and must come back unchanged on the callback.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import requests
 from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
 
-from connectors.base import PermanentError, RetryPolicy, TokenBucket, TokenSet, retrying
-from connectors.quickbooks.client import (
-    DEFAULT_RETRY_POLICY,
-    _AuthClient,
-    _expiry,
-    _map_oauth_error,
-    _raise_for_transport,
-)
-from connectors.quickbooks.config import ACCOUNTING_SCOPE
+from connectors.base import PermanentError, RetryPolicy, TokenBucket, TokenSet, retrying, shared_bucket
+from connectors.quickbooks.config import QuickBooksConfig
+from connectors.quickbooks.transport import PROVIDER, MeteredAuthClient, map_oauth_error, raise_for_transport
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRY_POLICY = RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=60.0, max_retry_after=300.0)
 
 
-def _auth_client(
-    client_id: str,
+def auth_client(
+    config: QuickBooksConfig,
     client_secret: str,
-    discovery_url: str,
     redirect_uri: str,
-    timeout: float,
-    policy: RetryPolicy,
-) -> _AuthClient:
-    def build() -> _AuthClient:
+    *,
+    bucket: Any = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+) -> MeteredAuthClient:
+    """intuit-oauth's AuthClient for this connection, its discovery document fetched (with retries)."""
+
+    def build() -> MeteredAuthClient:
         try:
-            return _AuthClient(
-                # One connect flow is a handful of calls: no realm's budget to share yet.
-                bucket=TokenBucket.per_second(5),
+            return MeteredAuthClient(
+                bucket=bucket or _oauth_bucket(config),
                 timeout=timeout,
-                client_id=client_id,
+                client_id=config.client_id,
                 client_secret=client_secret,
                 redirect_uri=redirect_uri,
-                environment=discovery_url,
+                # AuthClient treats anything but 'sandbox'/'production' as a discovery URL.
+                environment=config.discovery_url,
+                realm_id=config.realm_id,
             )
         except AuthClientError as error:
-            raise _map_oauth_error(error, what="OAuth discovery") from None
+            raise map_oauth_error(error, what="OAuth discovery") from None
         except requests.RequestException as error:
-            _raise_for_transport(error)
+            raise_for_transport(error)
             raise
+        except (ValueError, KeyError) as error:
+            raise PermanentError(PROVIDER, "OAuth discovery document is not usable") from error
 
     return retrying(build, policy=policy)
 
 
-def authorization_url(
-    client_id: str,
-    discovery_url: str,
-    redirect_uri: str,
-    state: str,
-    *,
-    scopes: tuple[str, ...] = (ACCOUNTING_SCOPE,),
-    timeout: float = 30.0,
-    retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
-) -> str:
-    """Where to send the firm to approve the app (Intuit answers at `redirect_uri` with code, state and
-    realmId)."""
-    auth = _auth_client(client_id, "unused", discovery_url, redirect_uri, timeout, retry_policy)
-    try:
-        return auth.get_authorization_url([Scopes(scope) for scope in scopes], state_token=state)
-    finally:
-        auth.close()
+def authorization_url(config: QuickBooksConfig, redirect_uri: str, state: str) -> str:
+    """Where to send the firm's user to approve the connection (the accounting scope by default)."""
+    if not state:
+        raise ValueError("state is required: the callback is matched to its request by it")
+    scopes = [_scope(scope) for scope in config.scopes]
+    with auth_client(config, "", redirect_uri) as auth:  # the consent URL needs no secret
+        return auth.get_authorization_url(scopes, state_token=state)
 
 
 def exchange_code(
-    client_id: str,
+    config: QuickBooksConfig,
     client_secret: str,
-    discovery_url: str,
     code: str,
-    redirect_uri: str,
     realm_id: str,
+    redirect_uri: str,
     *,
-    timeout: float = 30.0,
-    retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    now: datetime | None = None,
 ) -> TokenSet:
-    """The callback's `code` → tokens for company `realm_id`."""
-    auth = _auth_client(client_id, client_secret, discovery_url, redirect_uri, timeout, retry_policy)
-    try:
+    """The callback's authorization code (single use, minutes long) for the connection's first tokens.
+
+    `realm_id` is the company the callback named (`realmId`); `redirect_uri` must be the one the
+    authorization URL was built with. A spent or expired code raises AuthError.
+    """
+    issued = now or datetime.now(UTC)
+    with auth_client(config, client_secret, redirect_uri) as auth:
 
         def exchange() -> None:
             try:
                 auth.get_bearer_token(code, realm_id=realm_id)
             except AuthClientError as error:
-                raise _map_oauth_error(error, what="code exchange") from None
+                raise map_oauth_error(error, what="code exchange") from None
             except requests.RequestException as error:
-                _raise_for_transport(error)
+                raise_for_transport(error)
 
-        retrying(exchange, policy=retry_policy)
+        retrying(exchange, policy=DEFAULT_RETRY_POLICY)
         if not auth.access_token or not auth.refresh_token:
-            raise PermanentError("quickbooks", "token endpoint answered without tokens")
-        issued = now()
+            raise PermanentError(PROVIDER, "token endpoint answered without tokens")
         return TokenSet(
             access_token=auth.access_token,
             refresh_token=auth.refresh_token,
-            access_expires_at=_expiry(issued, auth.expires_in),
-            refresh_expires_at=_expiry(issued, auth.x_refresh_token_expires_in),
+            access_expires_at=expiry(issued, auth.expires_in),
+            refresh_expires_at=expiry(issued, auth.x_refresh_token_expires_in),
         )
-    finally:
-        auth.close()
 
 
-def revoke(
-    client_id: str,
-    client_secret: str,
-    discovery_url: str,
-    refresh_token: str,
-    *,
-    timeout: float = 30.0,
-    retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
-) -> None:
-    """Revoke the refresh token, and with it the whole grant."""
-    auth = _auth_client(
-        client_id, client_secret, discovery_url, "https://localhost/unused", timeout, retry_policy
-    )
-    try:
+def revoke(config: QuickBooksConfig, client_secret: str, token: str) -> None:
+    """Revoke a refresh (or access) token on disconnect; Intuit revokes the whole grant with it."""
+    if not token:
+        raise ValueError("token is required")
+    with auth_client(config, client_secret, _NO_REDIRECT) as auth:
 
-        def call() -> None:
+        def send() -> None:
             try:
-                auth.revoke(token=refresh_token)
+                auth.revoke(token=token)
             except AuthClientError as error:
-                raise _map_oauth_error(error, what="revocation") from None
+                raise map_oauth_error(error, what="token revocation") from None
             except requests.RequestException as error:
-                _raise_for_transport(error)
+                raise_for_transport(error)
 
-        retrying(call, policy=retry_policy)
-    finally:
-        auth.close()
+        retrying(send, policy=DEFAULT_RETRY_POLICY)
+
+
+def expiry(issued: datetime, seconds: Any) -> datetime | None:
+    try:
+        return issued + timedelta(seconds=int(seconds))
+    except (TypeError, ValueError):
+        return None
+
+
+# intuit-oauth wants a redirect URI even where the flow step never uses it (refresh, revoke).
+_NO_REDIRECT = "https://localhost/unused"
+
+
+def _scope(value: str) -> Scopes:
+    try:
+        return Scopes(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an Intuit OAuth scope") from None
+
+
+def _oauth_bucket(config: QuickBooksConfig) -> TokenBucket:
+    # Intuit's OAuth endpoints are metered per app, not per company.
+    return shared_bucket(
+        f"{PROVIDER}:oauth:{config.discovery_url}:{config.client_id}",
+        lambda: TokenBucket.per_minute(config.requests_per_minute),
+    )

@@ -34,6 +34,18 @@ class SandboxSettings(BaseSettings):
     qbo_cdc_lookback_days: int = Field(30, ge=1)
     # Sandbox companies report times in the company's zone; Intuit's sandboxes are US Pacific.
     qbo_timezone: str = "America/Los_Angeles"
+    # Intuit's second throttle: at most 10 requests in flight per realm and app; more answer 429.
+    qbo_concurrent_requests: int = Field(10, ge=1)
+    # Latency added to every data-API answer, so the concurrency limit can be met by a test or a bench.
+    qbo_response_delay_ms: int = Field(0, ge=0, le=60_000)
+    # The demo company's sales history (invoices, payments, credit memos) next to its customers.
+    qbo_demo_books: bool = True
+    # Webhooks: Intuit's sandbox notifies near real time (production batches 1-5 minutes); an endpoint
+    # must answer within 3 s; failed batches are retried after these delays (the last one repeats).
+    qbo_webhook_batch_seconds: float = Field(0.5, ge=0)
+    qbo_webhook_timeout_seconds: float = Field(3.0, gt=0)
+    qbo_webhook_retry_seconds: tuple[float, ...] = (10, 20, 30, 300, 1200, 7200, 14400, 21600)
+    qbo_webhook_max_entities: int = Field(1000, ge=1)
 
     # Xero (see connectors/sandbox/xero/__init__.py). Limits are Xero's published ones, per tenant.
     xero_client_id: str = "firmsync-xero-sandbox-client"

@@ -6,10 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -20,93 +17,15 @@ from connectors.base import (
     RateLimitedError,
     RetryPolicy,
     StreamCursor,
-    TokenBucket,
     TokenSet,
     TransientError,
 )
-from connectors.quickbooks import QuickBooksClient, QuickBooksConfig, QuickBooksCredentials, customer_to_row
+from connectors.quickbooks import QuickBooksClient, customer_to_row
 from connectors.registry import get_connector
 
-from .conftest import QuickBooksSandbox
+from .conftest import FAST_RETRIES, CountingBucket
 
 pytestmark = pytest.mark.timeout(60)
-
-# Fast, but the same code path as production: only the numbers differ.
-FAST_RETRIES = RetryPolicy(max_attempts=4, base_delay=0.05, max_delay=0.2, max_retry_after=5.0)
-
-
-class CountingBucket(TokenBucket):
-    def __init__(self) -> None:
-        super().__init__(rate_per_second=10_000, capacity=10_000)
-        self.acquired = 0
-
-    def acquire(self, n: float = 1) -> float:
-        self.acquired += 1
-        return super().acquire(n)
-
-
-@dataclass
-class Company:
-    """One sandbox realm plus what its owner got from the OAuth consent."""
-
-    sandbox: QuickBooksSandbox
-    realm_id: str
-    client_id: str
-    client_secret: str
-    refresh_token: str
-    access_token: str
-    tokens: list[TokenSet] = field(default_factory=list)
-
-    def config(self, **overrides: Any) -> QuickBooksConfig:
-        return QuickBooksConfig(
-            realm_id=self.realm_id,
-            client_id=self.client_id,
-            environment="sandbox",
-            api_base_url=self.sandbox.quickbooks_url,
-            discovery_url=f"{self.sandbox.quickbooks_url}/.well-known/openid_sandbox_configuration",
-            **overrides,
-        )
-
-    def credentials(self, **overrides: Any) -> QuickBooksCredentials:
-        fields: dict[str, Any] = {"client_secret": self.client_secret, "refresh_token": self.refresh_token}
-        fields.update(overrides)
-        return QuickBooksCredentials(**fields)
-
-    def client(self, credentials: QuickBooksCredentials | None = None, **options: Any) -> QuickBooksClient:
-        options.setdefault("retry_policy", FAST_RETRIES)
-        options.setdefault("timeout", 5.0)
-        return QuickBooksClient(
-            self.config(), credentials or self.credentials(), on_tokens=self.tokens.append, **options
-        )
-
-    def stats(self) -> dict[str, Any]:
-        return self.sandbox.admin("GET", f"/realms/{self.realm_id}/stats")
-
-    def outcomes(self, path_suffix: str) -> dict[str, int]:
-        by_path = self.stats()["by_path"]
-        return next((v for k, v in by_path.items() if k.endswith(path_suffix)), {})
-
-    def fault(self, kind: str, **spec: Any) -> None:
-        self.sandbox.admin("POST", "/faults", json={"kind": kind, "realm": self.realm_id, **spec})
-
-
-@pytest.fixture
-def make_company(qbo_sandbox: QuickBooksSandbox) -> Callable[..., Company]:
-    def make(customers: int = 0, seed: int = 7, anchor: datetime | None = None) -> Company:
-        body: dict[str, Any] = {"customers": customers, "seed": seed}
-        if anchor is not None:
-            body["anchor"] = anchor.isoformat()
-        grant = qbo_sandbox.admin("POST", "/realms", json=body)
-        return Company(
-            sandbox=qbo_sandbox,
-            realm_id=grant["realm_id"],
-            client_id=grant["client_id"],
-            client_secret=grant["client_secret"],
-            refresh_token=grant["refresh_token"],
-            access_token=grant["access_token"],
-        )
-
-    return make
 
 
 def sync_all(

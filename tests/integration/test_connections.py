@@ -154,7 +154,8 @@ def test_providers_publish_form_schemas(api, admin_headers):
     quickbooks = next(p for p in providers if p["name"] == "quickbooks")
     assert "realm_id" in quickbooks["config_schema"]["properties"]
     assert "refresh_token" in quickbooks["credentials_schema"]["properties"]
-    assert quickbooks["streams"] == ["customers"]
+    assert quickbooks["streams"] == ["customers", "invoices", "payments", "credit_memos", "items", "accounts"]
+    assert "accounting" in quickbooks["config_schema"]["properties"]  # the firm's item/tax mapping
 
 
 def _dead_letter(app_connection, firm_id, connection_id) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from tests.sandbox.xero_fixtures import (  # noqa: F401
     xero_live_settings,
     xero_org,
 )
+from tests.support.processes import SandboxServer
 
 QBO = "/quickbooks"
 ADMIN = f"{QBO}/_sandbox"
@@ -69,6 +70,19 @@ class QboRealm:
     def write(self, body: dict[str, Any], **params: Any):
         return self.client.post(f"{self.api}/customer", json=body, params=params, headers=self.headers)
 
+    def objects(self, statement: str) -> list[dict[str, Any]]:
+        """The objects a SELECT * answers, whatever the entity."""
+        response = self.query(statement)
+        assert response.status_code == 200, response.text
+        entity = statement.split(" FROM ")[1].split()[0]
+        return response.json()["QueryResponse"].get(entity, [])
+
+    def get(self, resource: str, entity_id: str):
+        return self.client.get(f"{self.api}/{resource}/{entity_id}", headers=self.headers)
+
+    def post(self, resource: str, body: dict[str, Any], **params: Any):
+        return self.client.post(f"{self.api}/{resource}", json=body, params=params, headers=self.headers)
+
     def admin(self, method: str, path: str, **kwargs: Any):
         return self.client.request(method, f"{ADMIN}/realms/{self.realm_id}{path}", **kwargs)
 
@@ -84,9 +98,19 @@ def sandbox_settings() -> SandboxSettings:
 
 
 @pytest.fixture
-def sandbox(sandbox_settings: SandboxSettings, clock: Clock) -> TestClient:
+def sandbox(sandbox_settings: SandboxSettings, clock: Clock) -> Iterator[TestClient]:
     """The whole sandbox app, in-process."""
-    return TestClient(create_app(sandbox_settings, clock=clock))
+    app = create_app(sandbox_settings, clock=clock)
+    yield TestClient(app)
+    app.state.quickbooks.webhooks.close()  # its delivery thread, if a test subscribed
+
+
+@pytest.fixture(scope="session")
+def sandbox_server(tmp_path_factory) -> Iterator[SandboxServer]:
+    """``python -m connectors.sandbox`` as a real server, for tests about clients over real sockets."""
+    server = SandboxServer(tmp_path_factory.mktemp("qbo-sandbox"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture

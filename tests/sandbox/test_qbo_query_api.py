@@ -162,7 +162,7 @@ def test_post_with_the_statement_as_the_body(realm: QboRealm) -> None:
         ("SELECT * FROM Customer WHERE Active = 'maybe'", "4001", "not a valid bool"),
         ("SELECT * FROM Customer WHERE Balance LIKE '1%'", "4001", "LIKE is not supported"),
         ("SELECT * FROM customer", "4000", "Invalid entity name"),
-        ("SELECT * FROM Invoice", "4001", "not emulated"),
+        ("SELECT * FROM Bill", "4001", "not emulated"),
         ("SELECT * FROM Customer WHERE Active = true OR Active = false", "4000", "QueryParserError"),
         ("SELEC * FROM Customer", "4000", "Encountered"),
         ("SELECT * FROM Customer MAXRESULTS 0", "4001", "MAXRESULTS"),

@@ -28,7 +28,8 @@ def build_quickbooks_app(settings: SandboxSettings, clock: Clock) -> tuple[ASGIA
     state = QuickBooksState(settings, clock)
     api = FastAPI(
         title="QuickBooks Online sandbox",
-        description="Emulates the QBO Accounting API v3 (Customer) and Intuit OAuth 2.0. "
+        description="Emulates the QBO Accounting API v3 (Customer, Invoice, Payment, CreditMemo, Item, "
+        "Account, TaxCode; query, CDC, webhooks) and Intuit OAuth 2.0. "
         "Paths under /_sandbox are the sandbox's own admin API, not QBO.",
     )
     api.include_router(oauth_router(state))

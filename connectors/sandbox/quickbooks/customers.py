@@ -1,4 +1,4 @@
-"""The Customer entity: its stored rows, the indexes queries use, and the create/update rules.
+"""The Customer entity: its create/update rules.
 
 Rules follow the QBO Customer reference: DisplayName unique per company (else 6240), derived from the
 name parts when omitted; every write bumps SyncToken and MetaData.LastUpdatedTime; an update must carry
@@ -6,14 +6,15 @@ the current SyncToken (else 5010); ``sparse: true`` merges, a full update replac
 customers are never deleted, only made inactive (Active false).
 """
 
-import bisect
-import json
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from connectors.sandbox.quickbooks import errors
+from connectors.sandbox.quickbooks.name_lists import check_name_free, rename_for_activity
+from connectors.sandbox.quickbooks.table import EntityRow
+
+if TYPE_CHECKING:
+    from connectors.sandbox.quickbooks.realm import Realm
 
 STRING_PROPERTIES = frozenset(
     [
@@ -93,115 +94,6 @@ CURRENCY_NAMES = {
     "AUD": "Australian Dollar",
 }
 DISPLAY_NAME_MAX = 500
-
-
-def name_key(name: str) -> str:
-    """Uniqueness is checked ignoring case and repeated spaces."""
-    return " ".join(name.split()).casefold()
-
-
-@dataclass(slots=True)
-class CustomerRow:
-    """One revision of a customer. Never mutated: a write stores a new row."""
-
-    id: int
-    entity: dict[str, Any]
-    created: int  # epoch seconds, what MetaData.CreateTime shows
-    updated: int  # epoch seconds, what MetaData.LastUpdatedTime shows
-    active: bool = field(init=False)  # a plain attribute: every query filters on it
-    _json: bytes | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        self.active = bool(self.entity.get("Active", True))
-
-    def json(self) -> bytes:
-        # Cached: a page of 1000 customers is then a join of ready-made bytes.
-        if self._json is None:
-            self._json = json.dumps(self.entity, separators=(",", ":"), ensure_ascii=False).encode()
-        return self._json
-
-
-class CustomerTable:
-    """Rows by Id, plus a (LastUpdatedTime, Id) index kept sorted for incremental queries and CDC.
-
-    Query results (before paging) are cached until the next write, so a client paging through
-    tens of thousands of customers pays for filtering and sorting once, not once per page.
-    """
-
-    QUERY_CACHE_SIZE = 16
-
-    def __init__(self) -> None:
-        self.rows: dict[int, CustomerRow] = {}
-        self._by_updated: list[tuple[int, int]] = []
-        self._names: dict[str, int] = {}
-        self._last_id = 0
-        self._query_cache: OrderedDict[Hashable, list[CustomerRow]] = OrderedDict()
-
-    def cached_query(self, key: Hashable, run: Callable[[], list[CustomerRow]]) -> list[CustomerRow]:
-        rows = self._query_cache.get(key)
-        if rows is None:
-            rows = self._query_cache[key] = run()
-            if len(self._query_cache) > self.QUERY_CACHE_SIZE:
-                self._query_cache.popitem(last=False)
-        else:
-            self._query_cache.move_to_end(key)
-        return rows
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    @property
-    def last_id(self) -> int:
-        return self._last_id
-
-    def get(self, customer_id: int) -> CustomerRow | None:
-        return self.rows.get(customer_id)
-
-    def id_for_name(self, name: str) -> int | None:
-        return self._names.get(name_key(name))
-
-    def allocate_id(self) -> int:
-        self._last_id += 1
-        return self._last_id
-
-    def put(self, row: CustomerRow) -> None:
-        self._query_cache.clear()
-        old = self.rows.get(row.id)
-        if old is not None:
-            del self._by_updated[bisect.bisect_left(self._by_updated, (old.updated, old.id))]
-            self._names.pop(name_key(old.entity["DisplayName"]), None)
-        self.rows[row.id] = row
-        bisect.insort(self._by_updated, (row.updated, row.id))
-        self._names[name_key(row.entity["DisplayName"])] = row.id
-
-    def add_many(self, rows: Iterable[CustomerRow]) -> None:
-        """Bulk insert of new rows: one sort instead of an insort each."""
-        self._query_cache.clear()
-        for row in rows:
-            self.rows[row.id] = row
-            self._by_updated.append((row.updated, row.id))
-            self._names[name_key(row.entity["DisplayName"])] = row.id
-        self._by_updated.sort()
-
-    def in_id_order(self) -> Iterator[CustomerRow]:
-        # Ids are allocated increasing and rows are never removed, so insertion order is Id order.
-        return iter(self.rows.values())
-
-    def updated_between(
-        self, low: float | None, low_inclusive: bool, high: float | None, high_inclusive: bool
-    ) -> list[CustomerRow]:
-        """Rows whose LastUpdatedTime falls in the range, ordered by (LastUpdatedTime, Id)."""
-        index = self._by_updated
-        start = 0
-        if low is not None:
-            bound = (low, -1) if low_inclusive else (low, float("inf"))
-            start = bisect.bisect_left(index, bound)
-        end = len(index)
-        if high is not None:
-            bound = (high, float("inf")) if high_inclusive else (high, -1)
-            end = bisect.bisect_left(index, bound)
-        rows = self.rows
-        return [rows[customer_id] for _, customer_id in index[start:end]]
 
 
 def _strip_empty(value: Any) -> Any:
@@ -292,3 +184,23 @@ def updated_entity(
         entity.pop("PrintOnCheckName", None)  # it followed the old name; let it follow the new one
     entity["sparse"] = False
     return _finish(entity, next_address_id)
+
+
+class CustomerRules:
+    entity = "Customer"
+
+    def create(self, realm: "Realm", entity_id: int, body: dict[str, Any], now: float) -> dict[str, Any]:
+        fields = writable_fields(body)
+        balance = body.get("Balance") if isinstance(body.get("Balance"), int | float) else 0
+        entity = new_entity(entity_id, fields, balance, realm.next_address_id)
+        rename_for_activity(realm.customers, entity, "DisplayName", True, None)
+        check_name_free(realm.customers, entity["DisplayName"], None)
+        return entity
+
+    def update(
+        self, realm: "Realm", current: EntityRow, body: dict[str, Any], sparse: bool
+    ) -> dict[str, Any]:
+        entity = updated_entity(current.entity, writable_fields(body), sparse, realm.next_address_id)
+        rename_for_activity(realm.customers, entity, "DisplayName", current.active, current.id)
+        check_name_free(realm.customers, entity["DisplayName"], current.id)
+        return entity

@@ -34,12 +34,14 @@ class QboFault(QboError):
         detail: str,
         fault_type: str = "ValidationFault",
         headers: dict[str, str] | None = None,
+        element: str = "",
     ) -> None:
         super().__init__(status, headers)
         self.code, self.message, self.detail, self.fault_type = code, message, detail, fault_type
+        self.element = element
 
     def body(self, time_text: str, time_ms: int) -> dict[str, Any]:
-        error = {"Message": self.message, "Detail": self.detail, "code": self.code, "element": ""}
+        error = {"Message": self.message, "Detail": self.detail, "code": self.code, "element": self.element}
         return {"Fault": {"Error": [error], "type": self.fault_type}, "time": time_text}
 
     def __str__(self) -> str:
@@ -94,14 +96,22 @@ def authorization_failed() -> GatewayFault:
     )
 
 
-def throttle_exceeded(retry_after: int) -> QboFault:
+def throttle_exceeded(retry_after: int, detail: str | None = None) -> QboFault:
     return QboFault(
         429,
         "3001",
         "message=ThrottleExceeded; errorCode=003001; statusCode=429",
-        "The request limit was reached: 500 requests per minute per realm (or the limit set for this realm).",
+        detail
+        or "The request limit was reached: 500 requests per minute per realm "
+        "(or the limit set for this realm).",
         fault_type="SERVICE",
         headers={"Retry-After": str(retry_after)},
+    )
+
+
+def too_many_concurrent_requests(limit: int) -> QboFault:
+    return throttle_exceeded(
+        1, f"Too many concurrent requests: at most {limit} API requests at a time per realm and app."
     )
 
 
@@ -120,23 +130,27 @@ def system_failure(status: int) -> QboFault:
     return QboFault(status, "10000", message, detail, fault_type="SystemFault")
 
 
-def stale_object() -> QboFault:
+def stale_object(entity: str, other_user: str) -> QboFault:
+    # The Detail as the "Fix common errors" reference publishes it, with the user who saved first.
     return QboFault(
         400,
         "5010",
         "Stale Object Error",
-        "Stale Object Error : You and another user were working on the same thing. "
-        "The other user finished before you did, so your work was not saved.",
+        f"Stale Object Error : You and {other_user} were working on this at the same time. "
+        f"{other_user} finished before you did, so your work was not saved. Entity={entity}",
     )
 
 
-def duplicate_name(name: str) -> QboFault:
+def duplicate_name(name: str, entity: str = "Customer") -> QboFault:
+    holder = {
+        "Account": "Another account is already using this name",
+        "Item": "Another product or service is already using this name",
+    }.get(entity, "Another customer, vendor or employee is already using this name")
     return QboFault(
         400,
         "6240",
         "Duplicate Name Exists Error",
-        f"The name supplied already exists. : Another customer, vendor or employee is already using this "
-        f"name ({name}). Please use a different name.",
+        f"The name supplied already exists. : {holder} ({name}). Please use a different name.",
     )
 
 
@@ -165,6 +179,43 @@ def required_param_missing(name: str) -> QboFault:
         "2020",
         "Required param missing, need to supply the required value for the API",
         f"Required parameter {name} is missing in the request",
+        element=name,
+    )
+
+
+def invalid_reference(element: str) -> QboFault:
+    """A reference to an object the company does not have (e.g. ``Line.SalesItemLineDetail.ItemRef``)."""
+    return QboFault(400, "2500", "Invalid Reference Id", f"Invalid Reference Id : {element}", element=element)
+
+
+def inactive_reference(element: str) -> QboFault:
+    return QboFault(
+        400,
+        "610",
+        "Object Not Found",
+        "Object Not Found : Something you're trying to use has been made inactive. Check the fields with "
+        "accounts, customers, items, vendors or employees.",
+        element=element,
+    )
+
+
+def deleted_transaction(element: str = "") -> QboFault:
+    return QboFault(
+        400,
+        "610",
+        "Object Not Found",
+        "Object Not Found : Another user has deleted this transaction.",
+        element=element,
+    )
+
+
+def business_validation(detail: str, element: str = "") -> QboFault:
+    return QboFault(
+        400,
+        "6000",
+        "A business validation error has occurred while processing your request",
+        f"Business Validation Error: {detail}",
+        element=element,
     )
 
 

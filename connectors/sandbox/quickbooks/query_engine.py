@@ -1,62 +1,30 @@
-"""Runs parsed QBO queries against a realm's customers.
+"""Runs parsed QBO queries against one entity table of a realm.
 
 Semantics worth knowing (they are QBO's): property names are case-insensitive, string comparisons
-ignore case, date-times compare as instants whatever offset the client wrote, STARTPOSITION is 1-based,
-MAXRESULTS defaults to 100 and is capped at 1000, and inactive customers are left out unless the
-query filters on Active itself.
+ignore case, date-times compare as instants whatever offset the client wrote, dates (TxnDate, DueDate)
+as calendar dates, references (CustomerRef) by Id, STARTPOSITION is 1-based, MAXRESULTS defaults to 100
+and is capped at 1000, and inactive name-list objects (customers, items, accounts) are left out unless
+the query filters on Active itself.
 """
 
 import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from connectors.sandbox.quickbooks import errors
-from connectors.sandbox.quickbooks.customers import CustomerRow, CustomerTable
+from connectors.sandbox.quickbooks.entities import OTHER_QBO_ENTITIES, SPECS, EntitySpec, Property
+from connectors.sandbox.quickbooks.fields import check_date
 from connectors.sandbox.quickbooks.query_language import Condition, OrderKey, Query, Value
+from connectors.sandbox.quickbooks.table import EntityRow, EntityTable
 from connectors.sandbox.quickbooks.timefmt import parse_timestamp
 
 DEFAULT_MAX_RESULTS = 100
 MAX_RESULTS_CAP = 1000
 NULL_LITERAL = " "  # QBO writes "is null" as = ' '
 LAST_UPDATED = "metadata.lastupdatedtime"
-PropertyKind = Literal["id", "string", "bool", "number", "datetime"]
-# Entities a real company has but this sandbox does not emulate yet; naming them is not a typo.
-OTHER_QBO_ENTITIES = frozenset(
-    [
-        "Account",
-        "Attachable",
-        "Bill",
-        "BillPayment",
-        "Class",
-        "CompanyInfo",
-        "CreditMemo",
-        "Department",
-        "Deposit",
-        "Employee",
-        "Estimate",
-        "Invoice",
-        "Item",
-        "JournalEntry",
-        "Payment",
-        "PaymentMethod",
-        "Preferences",
-        "Purchase",
-        "PurchaseOrder",
-        "RefundReceipt",
-        "SalesReceipt",
-        "TaxAgency",
-        "TaxCode",
-        "TaxRate",
-        "Term",
-        "TimeActivity",
-        "Transfer",
-        "Vendor",
-        "VendorCredit",
-    ]
-)
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq,
     "<": operator.lt,
@@ -67,64 +35,16 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 
 
 @dataclass(frozen=True)
-class Property:
-    name: str
-    kind: PropertyKind
-    value: Callable[[CustomerRow], Any]  # what comparisons see: strings casefolded, None when unset
-
-
-def _text(key: str, sub: str | None = None) -> Callable[[CustomerRow], str | None]:
-    def value(row: CustomerRow) -> str | None:
-        text = row.entity.get(key)
-        if sub is not None:
-            text = text.get(sub) if text else None
-        return text.casefold() if text else None
-
-    return value
-
-
-def _plain(key: str) -> Callable[[CustomerRow], Any]:
-    return lambda row: row.entity.get(key)
-
-
-_CUSTOMER_PROPERTIES = [
-    Property("Id", "id", operator.attrgetter("id")),
-    Property("Active", "bool", operator.attrgetter("active")),
-    Property("Job", "bool", _plain("Job")),
-    Property("Balance", "number", _plain("Balance")),
-    Property("BalanceWithJobs", "number", _plain("BalanceWithJobs")),
-    Property("PrimaryEmailAddr", "string", _text("PrimaryEmailAddr", "Address")),
-    Property("MetaData.CreateTime", "datetime", operator.attrgetter("created")),
-    Property("MetaData.LastUpdatedTime", "datetime", operator.attrgetter("updated")),
-    *(
-        Property(name, "string", _text(name))
-        for name in (
-            "DisplayName",
-            "GivenName",
-            "MiddleName",
-            "FamilyName",
-            "CompanyName",
-            "FullyQualifiedName",
-            "PrintOnCheckName",
-            "Title",
-            "Suffix",
-        )
-    ),
-]
-CUSTOMER_PROPERTIES = {prop.name.lower(): prop for prop in _CUSTOMER_PROPERTIES}
-
-
-@dataclass(frozen=True)
 class QueryPage:
-    rows: list[CustomerRow]
+    rows: list[EntityRow]
     start_position: int
     total: int  # matches before paging; what COUNT(*) reports
 
 
-def _property(name: str) -> Property:
-    prop = CUSTOMER_PROPERTIES.get(name.lower())
+def _property(spec: EntitySpec, name: str) -> Property:
+    prop = spec.property(name)
     if prop is None:
-        raise errors.query_validation_error(f"Property {name} not found for Entity Customer")
+        raise errors.query_validation_error(f"Property {name} not found for Entity {spec.name}")
     return prop
 
 
@@ -132,11 +52,15 @@ def _coerce(prop: Property, value: Value, zone: ZoneInfo) -> Any:
     """Turn a literal into the property's comparable type, or answer as QBO does for a bad value."""
     raw = value.value
     try:
-        if prop.kind == "id":
+        if prop.kind in ("id", "ref"):
             number = float(raw) if not isinstance(raw, bool) else float("nan")
             if number != int(number):
                 raise ValueError
-            return int(number)
+            return int(number) if prop.kind == "id" else str(int(number))
+        if prop.kind == "key" and value.kind == "string":
+            return raw
+        if prop.kind == "date" and value.kind == "string":
+            return check_date(str(raw), prop.name)
         if prop.kind == "string" and value.kind != "bool":
             text = raw if isinstance(raw, str) else f"{raw:g}"
             return text.casefold()
@@ -149,7 +73,7 @@ def _coerce(prop: Property, value: Value, zone: ZoneInfo) -> Any:
             return float(raw)
         if prop.kind == "datetime" and value.kind == "string":
             return parse_timestamp(str(raw), zone)
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError, errors.QboFault):
         pass
     raise errors.query_validation_error(f"value {raw} is not a valid {prop.kind} for property {prop.name}")
 
@@ -158,8 +82,8 @@ def _like_pattern(text: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(part) for part in text.split("%")), re.IGNORECASE | re.DOTALL)
 
 
-def _predicate(condition: Condition, zone: ZoneInfo) -> Callable[[CustomerRow], bool]:
-    prop = _property(condition.property)
+def _predicate(spec: EntitySpec, condition: Condition, zone: ZoneInfo) -> Callable[[EntityRow], bool]:
+    prop = _property(spec, condition.property)
     read = prop.value
     if condition.operator == "=" and condition.values[0] == Value("string", NULL_LITERAL):
         return lambda row: read(row) is None
@@ -175,7 +99,9 @@ def _predicate(condition: Condition, zone: ZoneInfo) -> Callable[[CustomerRow], 
     return lambda row: (value := read(row)) is not None and compare(value, target)
 
 
-def _last_updated_range(conditions: list[Condition], zone: ZoneInfo) -> tuple[Any, bool, Any, bool] | None:
+def _last_updated_range(
+    spec: EntitySpec, conditions: list[Condition], zone: ZoneInfo
+) -> tuple[Any, bool, Any, bool] | None:
     """The tightest LastUpdatedTime bounds in the WHERE clause, to read from the sorted index."""
     low = high = None
     low_inclusive = high_inclusive = True
@@ -184,7 +110,7 @@ def _last_updated_range(conditions: list[Condition], zone: ZoneInfo) -> tuple[An
         if condition.property.lower() != LAST_UPDATED or condition.operator not in _COMPARE:
             continue
         found = True
-        at = _coerce(CUSTOMER_PROPERTIES[LAST_UPDATED], condition.values[0], zone)
+        at = _coerce(_property(spec, LAST_UPDATED), condition.values[0], zone)
         if condition.operator in (">", ">=", "=") and (
             low is None or at > low or (at == low and condition.operator == ">")
         ):
@@ -196,12 +122,12 @@ def _last_updated_range(conditions: list[Condition], zone: ZoneInfo) -> tuple[An
     return (low, low_inclusive, high, high_inclusive) if found else None
 
 
-def _sorted(rows: list[CustomerRow], order_by: tuple[OrderKey, ...]) -> list[CustomerRow]:
+def _sorted(spec: EntitySpec, rows: list[EntityRow], order_by: tuple[OrderKey, ...]) -> list[EntityRow]:
     # Stable sorts from the last key to the first; rows without a value sort before those with one.
     for key in reversed(order_by):
-        read = _property(key.property).value
-        present: list[tuple[Any, CustomerRow]] = []
-        missing: list[tuple[Any, CustomerRow]] = []
+        read = _property(spec, key.property).value
+        present: list[tuple[Any, EntityRow]] = []
+        missing: list[tuple[Any, EntityRow]] = []
         for row in rows:
             value = read(row)
             (missing if value is None else present).append((value, row))
@@ -211,46 +137,49 @@ def _sorted(rows: list[CustomerRow], order_by: tuple[OrderKey, ...]) -> list[Cus
     return rows
 
 
-def _all_of(predicates: list[Callable[[CustomerRow], bool]]) -> Callable[[CustomerRow], bool]:
+def _all_of(predicates: list[Callable[[EntityRow], bool]]) -> Callable[[EntityRow], bool]:
     if len(predicates) == 1:
         return predicates[0]
     return lambda row: all(predicate(row) for predicate in predicates)
 
 
-def check_entity(entity: str) -> None:
-    if entity == "Customer":
-        return
+def check_entity(entity: str) -> EntitySpec:
+    spec = SPECS.get(entity)
+    if spec is not None:
+        return spec
     if entity in OTHER_QBO_ENTITIES:
         raise errors.query_validation_error(
-            f"Entity {entity} is not emulated by the firmsync sandbox (only Customer)"
+            f"Entity {entity} is not emulated by the firmsync sandbox (emulated: {', '.join(SPECS)})"
         )
     raise errors.query_parser_error(
         f"Invalid entity name: {entity}. Entity names are case-sensitive, e.g. Customer"
     )
 
 
-def _matching(query: Query, customers: CustomerTable, zone: ZoneInfo) -> list[CustomerRow]:
-    """Every customer the WHERE clause selects, in ORDERBY order (Id order by default)."""
+def _matching(spec: EntitySpec, query: Query, table: EntityTable, zone: ZoneInfo) -> list[EntityRow]:
+    """Every object the WHERE clause selects, in ORDERBY order (Id order by default)."""
     conditions = list(query.conditions)
-    predicates = [_predicate(condition, zone) for condition in conditions]
-    if not any(condition.property.lower() == "active" for condition in conditions):
+    predicates = [_predicate(spec, condition, zone) for condition in conditions]
+    if spec.name_list and not any(condition.property.lower() == "active" for condition in conditions):
         predicates.append(operator.attrgetter("active"))
     for key in query.order_by:
-        _property(key.property)
+        _property(spec, key.property)
 
     # Pick the cheapest source of candidates; the predicates still check every condition.
-    time_range = _last_updated_range(conditions, zone)
+    time_range = _last_updated_range(spec, conditions, zone)
     by_id = next((c for c in conditions if c.property.lower() == "id" and c.operator in ("=", "IN")), None)
     order_is_time = len(query.order_by) == 1 and query.order_by[0].property.lower() == LAST_UPDATED
     if by_id is not None:
-        ids = sorted({_coerce(CUSTOMER_PROPERTIES["id"], value, zone) for value in by_id.values})
-        candidates = [row for row in map(customers.get, ids) if row is not None]
+        id_property = _property(spec, "Id")
+        ids = sorted({_coerce(id_property, value, zone) for value in by_id.values}, key=str)
+        candidates = [row for row in map(table.get, ids) if row is not None]
+        candidates.sort(key=_id_order)
         in_time_order = False
     elif time_range is not None or order_is_time:
-        candidates = customers.updated_between(*(time_range or (None, True, None, True)))
+        candidates = table.updated_between(*(time_range or (None, True, None, True)))
         in_time_order = True
     else:
-        candidates = list(customers.in_id_order())
+        candidates = list(table.in_id_order())
         in_time_order = False
 
     matched = list(filter(_all_of(predicates), candidates))
@@ -258,12 +187,17 @@ def _matching(query: Query, customers: CustomerTable, zone: ZoneInfo) -> list[Cu
         # The index is already (LastUpdatedTime, Id) ordered.
         return matched[::-1] if query.order_by[0].descending else matched
     if in_time_order:
-        matched.sort(key=operator.attrgetter("id"))  # Id is the default order and the tie-breaker
-    return _sorted(matched, query.order_by)
+        matched.sort(key=_id_order)  # Id is the default order and the tie-breaker
+    return _sorted(spec, matched, query.order_by)
 
 
-def run_query(query: Query, customers: CustomerTable, zone: ZoneInfo) -> QueryPage:
-    check_entity(query.entity)
+def _id_order(row: EntityRow) -> tuple[int, Any]:
+    return (0, row.id) if isinstance(row.id, int) else (1, str(row.id))
+
+
+def run_query(query: Query, table_for: Callable[[str], EntityTable], zone: ZoneInfo) -> QueryPage:
+    spec = check_entity(query.entity)
+    table = table_for(spec.name)
     start = max(query.start_position or 1, 1)
     max_results = DEFAULT_MAX_RESULTS if query.max_results is None else query.max_results
     if max_results < 1:
@@ -271,8 +205,8 @@ def run_query(query: Query, customers: CustomerTable, zone: ZoneInfo) -> QueryPa
     max_results = min(max_results, MAX_RESULTS_CAP)
     # Paging through one query re-uses its match list until the next write.
     order = () if query.count_only else query.order_by
-    matched = customers.cached_query(
-        (query.conditions, order), lambda: _matching(replace(query, order_by=order), customers, zone)
+    matched = table.cached_query(
+        (query.conditions, order), lambda: _matching(spec, replace(query, order_by=order), table, zone)
     )
     if query.count_only:
         return QueryPage([], 1, len(matched))

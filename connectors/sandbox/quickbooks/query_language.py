@@ -1,6 +1,6 @@
 """Parser for the QBO query language (developer.intuit.com, "Query operations and syntax").
 
-    SELECT * | COUNT(*) FROM Entity
+    SELECT * [, Property]... | COUNT(*) FROM Entity
         [WHERE Property Operator Value [AND Property Operator Value]...]
         [ORDERBY Property [ASC|DESC][, Property [ASC|DESC]]...]
         [STARTPOSITION n] [MAXRESULTS n]
@@ -148,6 +148,11 @@ class _Parser:
             count_only = True
         else:
             self.expect_symbol("*")
+            # python-quickbooks asks for Item's Sku explicitly ("SELECT *, Sku FROM Item"); "*" already
+            # returns every property, so the extra names change nothing.
+            while self.current.kind == "symbol" and self.current.text == ",":
+                self.advance()
+                self.expect_word("a property name")
         self.expect_keyword("FROM")
         entity = self.expect_word("an entity name")
 
