@@ -301,23 +301,24 @@ def _seed_invoices(
         return
     # (when, order, what, argument): replayed in time order so every UpdatedDateUTC is when it happened.
     plan: list[tuple[float, int, str, Any]] = []
-    created_at: dict[int, float] = {}
+    # Credit notes go to invoices that stay AUTHORISED long enough: issued within two days, never voided.
+    credited = set(rng.sample(range(spec.invoices), min(spec.credit_notes, spec.invoices)))
     for n in range(spec.invoices):
-        created = created_at[n] = rng.uniform(start, spec.anchor - 86_400)
+        created = rng.uniform(start, spec.anchor - 3 * 86_400)
         roll = rng.random()
-        status = "DRAFT" if roll < 0.08 else "AUTHORISED"
+        status = "DRAFT" if roll < 0.08 and n not in credited else "AUTHORISED"
         plan.append((created, n, "invoice", (rng.choice(active), status)))
         if status == "DRAFT":
             continue
-        later = created + rng.uniform(2, 75) * 86_400
-        if roll < 0.13:
+        if n in credited:
+            plan.append((created + rng.uniform(0.5, 2) * 86_400, n, "credit", None))
+        later = created + rng.uniform(3, 75) * 86_400
+        if roll < 0.13 and n not in credited:
             plan.append((created + rng.uniform(1, 20) * 86_400, n, "void", None))
-        elif roll < 0.70:
+        elif 0.13 <= roll < 0.70:
             plan.append((later, n, "pay", Decimal("1")))
-        elif roll < 0.80:
+        elif 0.70 <= roll < 0.80:
             plan.append((later, n, "pay", Decimal("0.5")))
-    for n in rng.sample(sorted(created_at), min(spec.credit_notes, len(created_at))):
-        plan.append((created_at[n] + rng.uniform(3, 40) * 86_400, n, "credit", None))
     ids: dict[int, str] = {}
     for when, n, what, argument in sorted(
         (p for p in plan if p[0] < spec.anchor), key=lambda p: (p[0], p[1])
