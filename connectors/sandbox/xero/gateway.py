@@ -5,6 +5,7 @@ any framework and every answer (even a 429) must carry the limit headers."""
 
 import asyncio
 import re
+from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,7 +34,9 @@ class XeroGateway:
         self.app = app
         self.state = state
 
-    async def _answer(self, send: Send, error: errors.XeroError, extra: list[tuple[str, str]] = ()) -> str:  # type: ignore[assignment]
+    async def _answer(
+        self, send: Send, error: errors.XeroError, extra: Sequence[tuple[str, str]] = ()
+    ) -> str:
         headers = [*error.headers.items(), *extra]
         await send_bytes(send, error.status, error.body(), content_type=error.content_type, headers=headers)
         return str(error.status)

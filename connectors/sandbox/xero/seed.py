@@ -12,7 +12,7 @@ finds the same clients in both vendors.
 
 import itertools
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -24,7 +24,16 @@ from connectors.sandbox.settings import SandboxSettings
 from connectors.sandbox.xero import catalog, contacts, credit_notes, invoices, payments
 from connectors.sandbox.xero.documents import build_lines
 from connectors.sandbox.xero.store import Row
-from connectors.sandbox.xero.tenant import CONTACTS, CREDIT_NOTES, INVOICES, Batch, Change, Tenant, name_key
+from connectors.sandbox.xero.tenant import (
+    CONTACTS,
+    CREDIT_NOTES,
+    INVOICES,
+    ITEMS,
+    Batch,
+    Change,
+    Tenant,
+    name_key,
+)
 from connectors.sandbox.xero.timefmt import ms
 
 HISTORY_SECONDS = 730 * 86_400
@@ -195,7 +204,7 @@ def _day(epoch: float) -> date:
 def _invoice_element(
     tenant: Tenant, rng: random.Random, contact: Row, on: date, status: str
 ) -> dict[str, Any]:
-    items = [r for r in tenant.table("Items").in_creation_order()]
+    items = list(tenant.table(ITEMS).in_creation_order())
     lines = []
     for _ in range(rng.choice((1, 1, 1, 2, 2, 3))):
         if items:
@@ -222,7 +231,8 @@ def _invoice_element(
     }
 
 
-def _write(tenant: Tenant, now: float, action: Any) -> Any:
+def _write(tenant: Tenant, now: float, action: Callable[[Batch, float], Any]) -> Any:
+    """One write, through the same rules as the API, at ``now`` (the past, while seeding)."""
     batch = Batch(tenant)
     result = action(batch, now)
     batch.save()
@@ -273,7 +283,7 @@ def _credit(tenant: Tenant, rng: random.Random, invoice_id: str, now: float) -> 
     _write(tenant, now, action)
 
 
-def seed_book(tenant: Tenant, spec: BookSpec, shared: list[SharedParty] = ()) -> None:  # type: ignore[assignment]
+def seed_book(tenant: Tenant, spec: BookSpec, shared: Sequence[SharedParty] = ()) -> None:
     """Fill a new organisation. Deterministic for the same spec (ids included)."""
     rng = random.Random(f"xero:{spec.seed}")  # noqa: S311 - fake data, not secrets
     tenant.id_source = random.Random(f"xero-ids:{spec.seed}:{tenant.tenant_id}")  # noqa: S311
@@ -301,23 +311,24 @@ def _seed_invoices(
         return
     # (when, order, what, argument): replayed in time order so every UpdatedDateUTC is when it happened.
     plan: list[tuple[float, int, str, Any]] = []
-    created_at: dict[int, float] = {}
+    # Credit notes go to invoices that stay AUTHORISED long enough: issued within two days, never voided.
+    credited = set(rng.sample(range(spec.invoices), min(spec.credit_notes, spec.invoices)))
     for n in range(spec.invoices):
-        created = created_at[n] = rng.uniform(start, spec.anchor - 86_400)
+        created = rng.uniform(start, spec.anchor - 3 * 86_400)
         roll = rng.random()
-        status = "DRAFT" if roll < 0.08 else "AUTHORISED"
+        status = "DRAFT" if roll < 0.08 and n not in credited else "AUTHORISED"
         plan.append((created, n, "invoice", (rng.choice(active), status)))
         if status == "DRAFT":
             continue
-        later = created + rng.uniform(2, 75) * 86_400
-        if roll < 0.13:
+        if n in credited:
+            plan.append((created + rng.uniform(0.5, 2) * 86_400, n, "credit", None))
+        later = created + rng.uniform(3, 75) * 86_400
+        if roll < 0.13 and n not in credited:
             plan.append((created + rng.uniform(1, 20) * 86_400, n, "void", None))
-        elif roll < 0.70:
+        elif 0.13 <= roll < 0.70:
             plan.append((later, n, "pay", Decimal("1")))
-        elif roll < 0.80:
+        elif 0.70 <= roll < 0.80:
             plan.append((later, n, "pay", Decimal("0.5")))
-    for n in rng.sample(sorted(created_at), min(spec.credit_notes, len(created_at))):
-        plan.append((created_at[n] + rng.uniform(3, 40) * 86_400, n, "credit", None))
     ids: dict[int, str] = {}
     for when, n, what, argument in sorted(
         (p for p in plan if p[0] < spec.anchor), key=lambda p: (p[0], p[1])
