@@ -65,8 +65,13 @@ class ConnectorSpec:
 
 
 def _quickbooks() -> ConnectorSpec:
+    from connectors.quickbooks import oauth
     from connectors.quickbooks.client import QuickBooksClient
-    from connectors.quickbooks.config import QuickBooksConfig, QuickBooksCredentials
+    from connectors.quickbooks.config import (
+        QuickBooksAccountingMapping,
+        QuickBooksConfig,
+        QuickBooksCredentials,
+    )
     from connectors.quickbooks.entities import STREAMS
 
     return ConnectorSpec(
@@ -82,12 +87,15 @@ def _quickbooks() -> ConnectorSpec:
         streams=STREAMS,
         account_id=lambda config: config.realm_id,
         client_factory=QuickBooksClient,
+        oauth=oauth.FLOW,
+        mapping_model=QuickBooksAccountingMapping,
     )
 
 
 def _xero() -> ConnectorSpec:
+    from connectors.xero import oauth
     from connectors.xero.client import STREAMS, XeroClient
-    from connectors.xero.config import XeroConfig, XeroCredentials
+    from connectors.xero.config import XeroAccountingMapping, XeroConfig, XeroCredentials
 
     return ConnectorSpec(
         provider="xero",
@@ -99,6 +107,8 @@ def _xero() -> ConnectorSpec:
         streams=tuple(STREAMS),
         account_id=lambda config: config.tenant_id,
         client_factory=XeroClient,
+        oauth=oauth.FLOW,
+        mapping_model=XeroAccountingMapping,
     )
 
 

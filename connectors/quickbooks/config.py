@@ -156,12 +156,6 @@ class QuickBooksConfig(BaseModel):
         le=500,
     )
 
-    accounting: QuickBooksAccountingMapping | None = Field(
-        default=None,
-        title="Accounting mapping",
-        description="Items, income account and tax codes for pushed invoices; pushes need it.",
-    )
-
     @model_validator(mode="before")
     @classmethod
     def _environment_defaults(cls, data: Any) -> Any:

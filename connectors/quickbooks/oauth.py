@@ -8,6 +8,7 @@ PKCE; `state` is the caller's CSRF value and must come back unchanged on the cal
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,8 @@ from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
 
 from connectors.base import PermanentError, RetryPolicy, TokenBucket, TokenSet, retrying, shared_bucket
-from connectors.quickbooks.config import QuickBooksConfig
+from connectors.oauth import OAuthAccount, OAuthApp, OAuthFlow, OAuthGrant
+from connectors.quickbooks.config import QuickBooksConfig, QuickBooksCredentials
 from connectors.quickbooks.transport import PROVIDER, MeteredAuthClient, map_oauth_error, raise_for_transport
 
 DEFAULT_TIMEOUT = 30.0
@@ -143,3 +145,49 @@ def _oauth_bucket(config: QuickBooksConfig) -> TokenBucket:
         f"{PROVIDER}:oauth:{config.discovery_url}:{config.client_id}",
         lambda: TokenBucket.per_minute(config.requests_per_minute),
     )
+
+
+# --------------------------------------------------------------------------- the API's connect flow
+
+
+def _app_config(app: OAuthApp, realm_id: str) -> QuickBooksConfig:
+    return QuickBooksConfig.model_validate({**app.config, "client_id": app.client_id, "realm_id": realm_id})
+
+
+# No company is chosen before consent, and neither the consent URL nor discovery depends on one.
+_BEFORE_CONSENT = "0"
+
+
+def _flow_authorization_url(app: OAuthApp, redirect_uri: str, state: str, challenge: str | None) -> str:
+    return authorization_url(_app_config(app, _BEFORE_CONSENT), redirect_uri, state)
+
+
+def _flow_exchange(
+    app: OAuthApp, params: Mapping[str, str], redirect_uri: str, verifier: str | None
+) -> OAuthGrant:
+    realm_id = params.get("realmId", "")
+    if not realm_id.isdigit() or not params.get("code"):
+        raise PermanentError(PROVIDER, "the callback named no company (realmId) or no code")
+    secret = app.client_secret.get_secret_value()
+    tokens = exchange_code(_app_config(app, realm_id), secret, params["code"], realm_id, redirect_uri)
+    return OAuthGrant(tokens=tokens, accounts=(OAuthAccount(realm_id, f"QuickBooks company {realm_id}"),))
+
+
+def _flow_connection(
+    app: OAuthApp, account: OAuthAccount, tokens: TokenSet
+) -> tuple[QuickBooksConfig, QuickBooksCredentials]:
+    secret = app.client_secret.get_secret_value()
+    return _app_config(app, account.id), QuickBooksCredentials.from_tokens(secret, tokens)
+
+
+def _flow_revoke(config: QuickBooksConfig, credentials: QuickBooksCredentials) -> None:
+    revoke(config, credentials.client_secret.get_secret_value(), credentials.refresh_token.get_secret_value())
+
+
+FLOW = OAuthFlow(
+    pkce=False,  # Intuit's authorization-code flow has none; the state is single-use on our side
+    authorization_url=_flow_authorization_url,
+    exchange=_flow_exchange,
+    connection=_flow_connection,
+    revoke=_flow_revoke,
+)

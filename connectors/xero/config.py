@@ -188,3 +188,50 @@ class XeroCredentials(BaseModel):
                 "expires_at": tokens.access_expires_at,
             }
         )
+
+
+class XeroAccountingMapping(BaseModel):
+    """Which account codes and tax types pushed invoices use, chosen by the firm from its own organisation
+    (accounts and items are synced for this). Nothing has a built-in default: a chart of accounts is the
+    firm's own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Xero accounting mapping")
+
+    sales_account_code: str = Field(
+        title="Sales account code",
+        description="Revenue account for invoice lines whose service has no account or item of its own.",
+        min_length=1,
+        max_length=10,
+    )
+    service_item_codes: dict[str, str] = Field(
+        default_factory=dict,
+        title="Item codes per service",
+        description="Xero item code per kind of service (the invoice line's `service`).",
+    )
+    service_account_codes: dict[str, str] = Field(
+        default_factory=dict,
+        title="Account codes per service",
+        description="Revenue account code per kind of service, overriding the sales account.",
+    )
+    taxed_tax_type: str | None = Field(
+        default=None,
+        title="Tax type for taxed lines",
+        description="Xero TaxType for lines with a tax rate, e.g. OUTPUT2 or TAX001.",
+        max_length=50,
+    )
+    untaxed_tax_type: str | None = Field(
+        default=None,
+        title="Tax type for untaxed lines",
+        description="Xero TaxType for lines without tax, e.g. NONE or EXEMPTOUTPUT.",
+        max_length=50,
+    )
+
+    def account_for(self, service: str | None) -> str:
+        return (
+            self.service_account_codes.get(service, self.sales_account_code)
+            if service
+            else self.sales_account_code
+        )
+
+    def item_for(self, service: str | None) -> str | None:
+        return self.service_item_codes.get(service) if service else None

@@ -15,17 +15,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from pydantic import SecretStr
 from xero_python.api_client.oauth2 import OAuth2Token
 
 from connectors.base import PermanentError, RetryPolicy, TokenSet, retrying
+from connectors.oauth import OAuthAccount, OAuthApp, OAuthFlow, OAuthGrant
 from connectors.xero.client import DEFAULT_RETRY_POLICY, REFRESH_TOKEN_LIFETIME
-from connectors.xero.config import XeroApp
+from connectors.xero.config import XeroApp, XeroConfig, XeroCredentials
 from connectors.xero.transport import PROVIDER, ConfiguredTokenApi, ConnectionsApi, api_client, json_body
 
 # RFC 7636 §4.1: 43 to 128 characters from the unreserved set; 64 random bytes give 86.
@@ -171,3 +173,59 @@ def revoke(
     """Revoke the refresh token (Xero also drops every connection made with the grant)."""
     api = _token_api(app, client_secret, timeout)
     retrying(lambda: api.revoke_token(refresh_token), policy=retry_policy)
+
+
+# --------------------------------------------------------------------------- the API's connect flow
+
+
+def _app(app: OAuthApp) -> XeroApp:
+    return XeroApp.model_validate({**app.config, "client_id": app.client_id})
+
+
+def _flow_authorization_url(app: OAuthApp, redirect_uri: str, state: str, challenge: str | None) -> str:
+    return authorization_url(_app(app), redirect_uri, state, challenge)
+
+
+def _flow_exchange(
+    app: OAuthApp, params: Mapping[str, str], redirect_uri: str, verifier: str | None
+) -> OAuthGrant:
+    if not params.get("code"):
+        raise PermanentError(PROVIDER, "the callback carried no code")
+    xero_app = _app(app)
+    tokens = exchange_code(
+        xero_app, app.client_secret.get_secret_value(), params["code"], redirect_uri, verifier
+    )
+    # One consent can reach several organisations: the firm picks one (GET /connections).
+    tenants = list_tenants(xero_app, tokens.access_token)
+    accounts = tuple(
+        OAuthAccount(str(t["tenantId"]), str(t.get("tenantName") or t["tenantId"]))
+        for t in tenants
+        if t.get("tenantType", "ORGANISATION") == "ORGANISATION" and t.get("tenantId")
+    )
+    return OAuthGrant(tokens=tokens, accounts=accounts)
+
+
+def _flow_connection(
+    app: OAuthApp, account: OAuthAccount, tokens: TokenSet
+) -> tuple[XeroConfig, XeroCredentials]:
+    config = XeroConfig.model_validate({**app.config, "client_id": app.client_id, "tenant_id": account.id})
+    credentials = XeroCredentials(
+        client_secret=app.client_secret,
+        refresh_token=SecretStr(tokens.refresh_token),
+        access_token=SecretStr(tokens.access_token),
+        expires_at=tokens.access_expires_at,
+    )
+    return config, credentials
+
+
+def _flow_revoke(config: XeroConfig, credentials: XeroCredentials) -> None:
+    revoke(config, credentials.client_secret.get_secret_value(), credentials.refresh_token.get_secret_value())
+
+
+FLOW = OAuthFlow(
+    pkce=True,
+    authorization_url=_flow_authorization_url,
+    exchange=_flow_exchange,
+    connection=_flow_connection,
+    revoke=_flow_revoke,
+)

@@ -38,6 +38,8 @@ def list_providers(_: TenantContext = Depends(current_tenant)) -> list[ProviderO
             streams=list(spec.streams),
             config_schema=spec.config_model.model_json_schema(),
             credentials_schema=spec.credentials_model.model_json_schema(),
+            oauth=spec.oauth is not None,
+            mapping_schema=spec.mapping_model.model_json_schema() if spec.mapping_model else None,
         )
         for spec in registry.CONNECTORS.values()
     ]

@@ -87,10 +87,17 @@ class ProviderOut(BaseModel):
     streams: list[str]
     config_schema: dict[str, Any]
     credentials_schema: dict[str, Any]
+    oauth: bool = Field(
+        description="Connected through the vendor's consent screen (connections/oauth/…/start)."
+    )
+    mapping_schema: dict[str, Any] | None = Field(
+        description="What the firm maps local records onto before pushes (PUT connections/{id}/mapping)."
+    )
 
 
 class MappingOut(BaseModel):
     connection_id: uuid.UUID
     provider: str
-    mapping: dict[str, Any] = Field(description="Validated by the provider's mapping model.")
+    mapping: dict[str, Any] = Field(description="Validated by the provider's mapping model when written.")
+    complete: bool = Field(description="False until the firm has filled in what pushes need.")
     mapping_schema: dict[str, Any] = Field(description="JSON schema the SPA renders the mapping form from.")

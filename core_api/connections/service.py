@@ -223,7 +223,7 @@ def get_mapping(session: Session, tenant: TenantContext, connection_id: uuid.UUI
     if connection is None:
         raise NotFound("connection")
     model = _mapping_model(connection.provider)
-    return _mapping_out(connection, model.model_validate(connection.mapping), model)
+    return _mapping_out(connection, connection.mapping, model)
 
 
 def put_mapping(
@@ -240,7 +240,7 @@ def put_mapping(
         raise _invalid("mapping", exc) from None
     connection.mapping = mapping.model_dump(mode="json")
     session.flush()
-    out = _mapping_out(connection, mapping, model)
+    out = _mapping_out(connection, connection.mapping, model)
     session.commit()
     return out
 
@@ -252,10 +252,16 @@ def _mapping_model(provider: str) -> type[BaseModel]:
     return model
 
 
-def _mapping_out(connection: Connection, mapping: BaseModel, model: type[BaseModel]) -> MappingOut:
+def _mapping_out(connection: Connection, mapping: dict[str, Any], model: type[BaseModel]) -> MappingOut:
+    try:
+        model.model_validate(mapping)
+        complete = True
+    except ValidationError:
+        complete = False  # a new connection's mapping is empty until the firm fills it in
     return MappingOut(
         connection_id=connection.id,
         provider=connection.provider,
-        mapping=mapping.model_dump(mode="json"),
+        mapping=mapping,
+        complete=complete,
         mapping_schema=model.model_json_schema(),
     )

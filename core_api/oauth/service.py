@@ -117,12 +117,13 @@ def callback(
     session_id, firm_id = found
     with sessions() as session:
         row = OAuthSessionRepository(session, issue_tenant_context(firm_id, Role.readonly)).get(session_id)
-        role = session.execute(_ROLE_OF, {"user": row.user_id, "firm": firm_id}).scalar() if row else None
+        user_id = row.user_id if row else None
+        role = session.execute(_ROLE_OF, {"user": user_id, "firm": firm_id}).scalar() if user_id else None
         session.rollback()
-    if row is None or role is None or not allows(Role(role), Permission.connections_write):
+    if role is None or not allows(Role(role), Permission.connections_write):
         raise ProblemError(403, "Forbidden", "The user who started this connection may no longer connect.")
     # The user who clicked "Connect", with the role the database gives them now (ADR 0006).
-    tenant = issue_tenant_context(firm_id, Role(role), row.user_id)
+    tenant = issue_tenant_context(firm_id, Role(role), user_id)
 
     with sessions() as session:
         bind_tenant(session, tenant)

@@ -155,7 +155,30 @@ def test_providers_publish_form_schemas(api, admin_headers):
     assert "realm_id" in quickbooks["config_schema"]["properties"]
     assert "refresh_token" in quickbooks["credentials_schema"]["properties"]
     assert quickbooks["streams"] == ["customers", "invoices", "payments", "credit_memos", "items", "accounts"]
-    assert "accounting" in quickbooks["config_schema"]["properties"]  # the firm's item/tax mapping
+    assert quickbooks["oauth"] is True
+    assert "default_item" in quickbooks["mapping_schema"]["properties"]  # the firm's item/tax mapping
+    stripe = next(p for p in providers if p["name"] == "stripe")
+    assert (stripe["oauth"], stripe["mapping_schema"]) == (False, None)
+
+
+def test_the_firm_edits_the_push_mapping_and_bad_mappings_are_refused(api, admin_headers):
+    connection = api.post("/api/v1/connections", json=_body(), headers=admin_headers).json()
+    url = f"/api/v1/connections/{connection['id']}/mapping"
+    empty = api.get(url, headers=admin_headers).json()
+    assert (empty["mapping"], empty["complete"]) == ({}, False)
+    assert "default_item" in empty["mapping_schema"]["required"]
+    bad = api.put(url, json={"default_item": {"value": "has space"}}, headers=admin_headers)
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "mapping.default_item.value"
+    assert api.get(url, headers=admin_headers).json()["mapping"] == {}  # nothing half-written
+    mapping = {
+        "default_item": {"value": "1", "name": "Services"},
+        "service_items": {"tax": {"value": "3"}},
+        "exempt_tax_code": {"value": "NON"},
+    }
+    saved = api.put(url, json=mapping, headers=admin_headers).json()
+    assert saved["complete"] is True and saved["mapping"]["service_items"]["tax"]["value"] == "3"
+    assert api.get(url, headers=admin_headers).json()["mapping"] == saved["mapping"]
 
 
 def _dead_letter(app_connection, firm_id, connection_id) -> str:
