@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from connectors.oauth import OAuthApp
+from core_api.security.secrets_box import secrets_box
 from core_api.settings import get_settings
 from tests.conftest import set_firm
 from tests.factories import create_firm_user, set_role
@@ -259,3 +260,86 @@ def test_no_configured_app_is_a_conflict(api, settings, admin_headers):
     finally:
         api.app.dependency_overrides.pop(get_settings, None)
     assert response.status_code == 409 and "FIRMSYNC_OAUTH_APPS" in response.json()["detail"]
+
+
+# --- Xero: PKCE, and a consent that reaches several organisations ----------------------------------------
+
+
+@pytest.fixture
+def xero_api(api, settings, sandbox):
+    xero = f"{sandbox.url}/xero"
+    app = OAuthApp(
+        client_id="firmsync-xero-sandbox-client",
+        client_secret="firmsync-xero-sandbox-secret",
+        config={
+            "accounting_url": f"{xero}/api.xro/2.0",
+            "connections_url": f"{xero}/connections",
+            "authorize_url": f"{xero}/identity/connect/authorize",
+            "token_url": f"{xero}/identity/connect/token",
+            "revocation_url": f"{xero}/identity/connect/revocation",
+        },
+    )
+    configured = settings.model_copy(update={"oauth_apps": {"xero": app}, "app_url": "http://spa.test"})
+    api.app.dependency_overrides[get_settings] = lambda: configured
+    yield api
+    api.app.dependency_overrides.pop(get_settings, None)
+    httpx.put(f"{xero}/_sandbox/consent", json={"tenant_ids": None}).raise_for_status()
+
+
+def _xero_org(sandbox, name: str) -> str:
+    body = {"name": name, "contacts": 2, "items": 1, "invoices": 0, "credit_notes": 0, "seed": 3}
+    response = httpx.post(f"{sandbox.url}/xero/_sandbox/tenants", json=body)
+    response.raise_for_status()
+    return response.json()["tenant_id"]
+
+
+def test_connect_xero_with_pkce_and_pick_one_of_two_organisations(
+    xero_api, admin_headers, sandbox, app_connection
+):
+    from connectors import registry
+    from connectors.xero.config import XeroConfig
+
+    first, second = _xero_org(sandbox, "Harbour Advisory"), _xero_org(sandbox, "Harbour Payroll")
+    httpx.put(f"{sandbox.url}/xero/_sandbox/consent", json={"tenant_ids": [first, second]}).raise_for_status()
+    started = xero_api.post("/api/v1/connections/oauth/xero/start", json={}, headers=admin_headers).json()
+    query = parse_qs(urlparse(started["authorization_url"]).query)
+    assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
+    assert "offline_access" in query["scope"][0].split()
+
+    consent = httpx.get(started["authorization_url"], follow_redirects=False)
+    assert consent.status_code == 302, consent.text
+    location = urlparse(consent.headers["location"])
+    assert location.path == "/api/v1/oauth/xero/callback"
+    params = {k: v[0] for k, v in parse_qs(location.query).items()}
+    landing = _landing(xero_api.get("/api/v1/oauth/xero/callback", follow_redirects=False, params=params))
+    assert landing["choose"] == "account"
+
+    url = f"/api/v1/connections/oauth/sessions/{started['session_id']}"
+    waiting = xero_api.get(url, headers=admin_headers).json()
+    assert waiting["status"] == "awaiting_account"
+    assert {a["id"]: a["name"] for a in waiting["accounts"]} == {
+        first: "Harbour Advisory",
+        second: "Harbour Payroll",
+    }
+    assert _connections(xero_api, admin_headers) == []
+    wrong = xero_api.post(f"{url}/account", json={"account_id": str(uuid.uuid4())}, headers=admin_headers)
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "account_id"
+
+    chosen = xero_api.post(f"{url}/account", json={"account_id": second}, headers=admin_headers)
+    assert chosen.status_code == 201, chosen.text
+    connection = chosen.json()
+    assert (connection["provider"], connection["account_id"]) == ("xero", second)
+    assert xero_api.get(url, headers=admin_headers).json()["status"] == "completed"
+    again = xero_api.post(f"{url}/account", json={"account_id": first}, headers=admin_headers)
+    assert again.status_code == 409
+
+    # The stored (encrypted) grant reaches the chosen organisation through xero-python.
+    spec = registry.get_connector("xero")
+    sealed = app_connection.execute(
+        text("select credentials_encrypted from app.connections where id = :id"), {"id": connection["id"]}
+    ).scalar_one()
+    credentials = spec.credentials_model.model_validate(secrets_box().open(sealed))
+    with spec.build_client(
+        XeroConfig.model_validate(connection["config"]), credentials, on_tokens=[].append
+    ) as xero:
+        assert xero.count("contacts") == 2
