@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import re
+import time
 
 from tests.sandbox.xero_fixtures import LiveXero, WebhookReceiver, XeroOrg
 
@@ -25,6 +26,16 @@ def _events(receiver: WebhookReceiver, count: int) -> list[dict]:
         lambda ds: sum(len(json.loads(d.body)["events"]) for d in ds if d.status == 200) >= count
     )
     return [e for d in deliveries if d.status == 200 for e in json.loads(d.body)["events"]]
+
+
+def _settled(live: LiveXero, subscription_id: str, timeout: float = 10.0) -> dict:
+    """The subscription's state once no delivery is in flight (status no longer RETRY)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = live.http.get(f"/_sandbox/webhooks/{subscription_id}").json()
+        if state["status"] != "RETRY" or time.monotonic() > deadline:
+            return state
+        time.sleep(0.02)
 
 
 def test_intent_to_receive_then_signed_batched_events(
@@ -119,7 +130,8 @@ def test_failed_deliveries_are_retried_in_order(
     assert [e["eventType"] for e in events] == ["CREATE"]
     outcomes = [d.status for d in webhook_receiver.deliveries]
     assert outcomes == [500, 500, 500, 200]  # at once, at once again, then after the retry interval
-    state = xero_live.http.get(f"/_sandbox/webhooks/{subscription['id']}").json()
+    # The receiver has answered 200; the sandbox books it once that answer is back, a moment later.
+    state = _settled(xero_live, subscription["id"])
     assert state["status"] == "OK" and state["delivered_events"] == 1 and state["pending_events"] == 0
     # Other tenants' events are not this subscription's business.
     xero_live.new_org().put("Contacts", {"Name": "Elsewhere"})
