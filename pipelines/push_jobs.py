@@ -16,7 +16,7 @@ TRIGGER_TAG = "firmsync/trigger"
 
 def _push_job(vendor: PushVendor) -> dg.JobDefinition:
     @dg.op(
-        name=f"{vendor.provider}_push_outbox",
+        name=f"{vendor.provider}_push",
         required_resource_keys={"db", vendor.client_resource},
         pool=vendor.provider,  # shares the vendor's concurrency budget with its syncs
         retry_policy=SYNC_RETRY,
