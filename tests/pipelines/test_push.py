@@ -275,7 +275,7 @@ def test_a_conflict_is_resolved_by_the_rule_in_each_direction(world: World):
     qbo_invoice = w.ref(w.qbo_id, "invoice", invoice["id"])
     xero_invoice = w.ref(w.xero_id, "invoice", invoice["id"])
 
-    # Vendor edits first, the platform after: the platform's copy is newer and wins (retried on the new token).
+    # Vendor edits first, the platform after: the platform is newer and wins (retried on the new token).
     w.qbo_edit("Invoice", qbo_invoice, {"CustomerMemo": {"value": "edited by the accountant"}})
     w.xero_api("POST", f"Invoices/{xero_invoice}", json={"Invoices": [{"Reference": "edited in Xero"}]})
     time.sleep(1.1)  # QuickBooks stamps whole seconds
