@@ -410,3 +410,29 @@ def test_sensor_launches_a_push_run_per_connection_and_the_job_pushes(world: Wor
             again = outbox_push(context)
         keys = {r.partition_key for r in getattr(again, "run_requests", None) or []}
         assert str(w.qbo_id) not in keys and str(w.xero_id) in keys
+
+
+def test_transient_failures_keep_the_cursor_and_a_lost_grant_marks_needs_reauth(world: World):
+    w = world
+    client = w.new_client("Flaky Ventures")
+    fault = {"kind": "503", "realm": w.realm["realm_id"], "path_contains": "/customer", "times": 10}
+    assert httpx.post(f"{w.sandbox.quickbooks}/_sandbox/faults", json=fault).status_code in (200, 201)
+    fast = {**RESOURCES, "quickbooks": QuickBooksApi(timeout_seconds=5, max_attempts=2)}
+    with pytest.raises(Exception) as failed:
+        w.push(w.qbo_id, fast)
+    assert not isinstance(failed.value, push_module.PushFailed)  # transient: the step's RetryPolicy re-runs
+    assert (
+        w.sql(
+            "select cursor from app.sync_state where connection_id = :c and stream = :s", c=w.qbo_id, s=STREAM
+        )
+        == []
+    )
+    httpx.delete(f"{w.sandbox.quickbooks}/_sandbox/faults")
+    assert w.push(w.qbo_id).pushed == 1 and w.ref(w.qbo_id, "client", client["id"])
+
+    # The firm revokes the app in Xero: the push stops and the connection asks to be re-authorised.
+    httpx.post(f"{w.sandbox.url}/xero/_sandbox/tenants/{w.xero['tenant_id']}/revoke").raise_for_status()
+    with pytest.raises(push_module.PushFailed) as lost:
+        w.push(w.xero_id)
+    assert lost.value.permanent
+    assert w.sql("select status from app.connections where id = :c", c=w.xero_id) == [("needs_reauth",)]
