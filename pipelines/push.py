@@ -156,10 +156,10 @@ def push_connection(
     tokens = ConnectionTokens(db, tenant, connection_id, vendor.credentials_model)
     try:
         api = client_factory.client(connection.config, tokens.load(), on_tokens=tokens.save)
+        push = _Push(db, tenant, vendor, api, connection_id, mapping, mapping_problem)
         for position, change in enumerate(changes):
             # The cursor may pass this change only up to the first row of the next one not yet pushed.
             cursor = changes[position + 1].first_seq - 1 if position + 1 < len(changes) else last_seq
-            push = _Push(db, tenant, vendor, api, connection_id, mapping, mapping_problem)
             outcome = push.change(change)
             _commit(db, tenant, vendor, connection_id, change, outcome, cursor)
             result.cursor = cursor
@@ -271,7 +271,8 @@ class _Push:
             outcome.skipped = True
             return None
         external_id, token, _ = self._copy("client", client_id)
-        if external_id is None and not (create or self._created_locally("client", client_id)):
+        created_here = create or (change.entity == "client" and "created" in change.operations)
+        if external_id is None and not (created_here or self._created_locally("client", client_id)):
             outcome.skipped = True  # pulled from elsewhere: only the connections holding it get its edits
             return None
         details = ClientDetails(
@@ -311,7 +312,8 @@ class _Push:
             return
         external_id, token, seen = self._copy("invoice", invoice.id)
         if external_id is None and (
-            invoice.status == "void" or not self._created_locally("invoice", invoice.id)
+            invoice.status == "void"
+            or not ("created" in change.operations or self._created_locally("invoice", invoice.id))
         ):
             outcome.skipped = True  # never pushed here: nothing to void, nothing of ours
             return

@@ -10,6 +10,7 @@ from pipelines.partitions import BY_PROVIDER
 from pipelines.push import PushFailed, push_connection, system_pending_pushes
 from pipelines.push_vendors import PUSH_VENDORS, PushVendor
 from pipelines.resources import FirmsyncDatabase
+from pipelines.sensors import partition_changes
 
 TRIGGER_TAG = "firmsync/trigger"
 
@@ -59,8 +60,6 @@ PUSH_JOBS: dict[str, dg.JobDefinition] = {p: _push_job(v) for p, v in PUSH_VENDO
     description="Launches a push run per accounting connection with outbox rows past its push cursor.",
 )
 def outbox_push(context: dg.SensorEvaluationContext, db: FirmsyncDatabase):
-    from pipelines.sensors import partition_changes
-
     with db.system() as session:
         pending = system_pending_pushes(session)
     if not pending:
