@@ -6,6 +6,8 @@
   `app.external_refs` row for that connection), and — for entities that were created locally (the
   outbox has their `created` row) — every accounting connection of the firm, which creates them. A
   record that came from a pull is only pushed back to the connection(s) it is linked to.
+- Rows are read once they are `SETTLE_SECONDS` old (seq is drawn before commit, so a younger row may
+  still have a lower-seq neighbour in flight).
 - Several changes of one entity in a run collapse into one push of its CURRENT state, read from the app
   tables. Invoices are pushed once issued (drafts stay local); a void invoice is voided at the vendor.
 - Every outcome (vendor copy into the warehouse, external ref, conflict, dead letter) commits in ONE
@@ -27,11 +29,11 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import exists, select, text, update
+from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from connectors.base import AuthError, ConflictError, PermanentError
@@ -53,6 +55,10 @@ STREAM = "push:outbox"
 ENTITIES = ("client", "invoice")
 ACCOUNTING_PROVIDERS = tuple(PUSH_VENDORS)
 BATCH = 500
+# Outbox `seq` is drawn inside the writer's transaction, so a slower transaction can commit a lower seq
+# after a higher one is already visible. Rows are pushed once they are this old: a cursor can then only
+# skip a row whose transaction ran longer than this while another one's committed around it.
+SETTLE_SECONDS = 5.0
 ISSUED = ("sent", "partial", "paid", "void")  # a draft is not in the books yet
 
 
@@ -130,8 +136,9 @@ def push_connection(
     *,
     batch: int = BATCH,
     vendor: PushVendor | None = None,
+    settle_seconds: float = SETTLE_SECONDS,
 ) -> PushResult:
-    """Push the firm's outbox past this connection's cursor (at most `batch` rows) to it."""
+    """Push the firm's outbox past this connection's cursor (at most `batch` settled rows) to it."""
     tenant, connection = db.connection(connection_id)
     vendor = vendor or PUSH_VENDORS[connection.provider]
     result = PushResult(connection_id=connection_id)
@@ -143,6 +150,7 @@ def push_connection(
                 OutboxEntry.firm_id == tenant.firm_id,
                 OutboxEntry.seq > result.cursor,
                 OutboxEntry.entity.in_(ENTITIES),
+                OutboxEntry.created_at <= func.now() - timedelta(seconds=settle_seconds),
             )
             .order_by(OutboxEntry.seq)
             .limit(batch)
@@ -515,6 +523,7 @@ PENDING = text(
     join lateral (
         select max(o.seq) as max_seq from app.outbox o
         where o.firm_id = c.firm_id and o.entity in ('client', 'invoice')
+          and o.created_at <= now() - make_interval(secs => :settle)
     ) m on true
     left join app.sync_state s on s.connection_id = c.id and s.stream = :stream
     where c.deleted_at is null and c.status = 'active' and c.provider = any(:providers)
@@ -524,8 +533,12 @@ PENDING = text(
 )
 
 
-def system_pending_pushes(session) -> list[tuple[uuid.UUID, str, int]]:
+def system_pending_pushes(
+    session, settle_seconds: float = SETTLE_SECONDS
+) -> list[tuple[uuid.UUID, str, int]]:
     """(connection id, provider, newest outbox seq) of every live accounting connection with changes past
     its push cursor (owner session: across firms)."""
-    rows = session.execute(PENDING, {"stream": STREAM, "providers": list(ACCOUNTING_PROVIDERS)})
+    rows = session.execute(
+        PENDING, {"stream": STREAM, "providers": list(ACCOUNTING_PROVIDERS), "settle": settle_seconds}
+    )
     return [(row.id, row.provider, int(row.max_seq)) for row in rows]

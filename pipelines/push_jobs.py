@@ -7,12 +7,16 @@ import dagster as dg
 
 from pipelines.factory import SYNC_RETRY, VENDOR_TAG
 from pipelines.partitions import BY_PROVIDER
-from pipelines.push import PushFailed, push_connection, system_pending_pushes
+from pipelines.push import SETTLE_SECONDS, PushFailed, push_connection, system_pending_pushes
 from pipelines.push_vendors import PUSH_VENDORS, PushVendor
 from pipelines.resources import FirmsyncDatabase
 from pipelines.sensors import partition_changes
 
 TRIGGER_TAG = "firmsync/trigger"
+
+
+class PushConfig(dg.Config):
+    settle_seconds: float = SETTLE_SECONDS  # outbox rows younger than this wait for the next run
 
 
 def _push_job(vendor: PushVendor) -> dg.JobDefinition:
@@ -24,7 +28,7 @@ def _push_job(vendor: PushVendor) -> dg.JobDefinition:
         description=f"Push the firm's outbox (clients, invoices) past this connection's cursor to "
         f"{vendor.provider}.",
     )
-    def _push(context: dg.OpExecutionContext) -> dg.Output:
+    def _push(context: dg.OpExecutionContext, config: PushConfig) -> dg.Output:
         db: FirmsyncDatabase = context.resources.db
         try:
             result = push_connection(
@@ -32,6 +36,7 @@ def _push_job(vendor: PushVendor) -> dg.JobDefinition:
                 getattr(context.resources, vendor.client_resource),
                 uuid.UUID(context.partition_key),
                 vendor=vendor,
+                settle_seconds=config.settle_seconds,
             )
         except PushFailed as exc:
             raise dg.Failure(description=str(exc), allow_retries=not exc.permanent) from exc

@@ -61,7 +61,8 @@ class World:
     # ---- the push
     def push(self, connection_id: uuid.UUID, resources=None):
         factory = (resources or RESOURCES)["quickbooks" if connection_id == self.qbo_id else "xero"]
-        return push_connection(FirmsyncDatabase(), factory, connection_id)
+        # Settling is tested on its own: these tests push what they just wrote.
+        return push_connection(FirmsyncDatabase(), factory, connection_id, settle_seconds=0)
 
     def push_both(self):
         return self.push(self.qbo_id), self.push(self.xero_id)
@@ -389,6 +390,13 @@ def test_sensor_launches_a_push_run_per_connection_and_the_job_pushes(world: Wor
     map_both(w)
     client = w.new_client("Sensor Partners")
     with dg.instance_for_test() as instance:
+        # A change younger than the settle time waits: its transaction's neighbours may still commit.
+        with dg.build_sensor_context(instance=instance, resources={"db": FirmsyncDatabase()}) as context:
+            early = outbox_push(context)
+        early_keys = {r.partition_key for r in getattr(early, "run_requests", None) or []}
+        assert str(w.qbo_id) not in early_keys
+        assert push_connection(FirmsyncDatabase(), RESOURCES["quickbooks"], w.qbo_id).changes == 0
+        time.sleep(push_module.SETTLE_SECONDS)
         with dg.build_sensor_context(instance=instance, resources={"db": FirmsyncDatabase()}) as context:
             result = outbox_push(context)
         mine = {
