@@ -221,6 +221,9 @@ class _Push:
             raise
         except PermanentError as exc:  # the vendor refused the write (validation): keep it for a person
             outcome.refused = str(exc)
+        except ValueError as exc:  # a payload builder refused the record (too long a name, a missing token)
+            outcome.refused = f"cannot be pushed: {exc}"
+
         return outcome
 
     # ---- reading local state and what the vendor has
