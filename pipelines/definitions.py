@@ -6,15 +6,16 @@ import dagster as dg
 
 from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, VENDORS
 from pipelines.maintenance import reprocess_dead_letters_job
-from pipelines.resources import FirmsyncDatabase, QuickBooksApi
+from pipelines.push_jobs import PUSH_JOBS, outbox_push
+from pipelines.resources import FirmsyncDatabase, QuickBooksApi, XeroApi
 from pipelines.schedules import SCHEDULES
 from pipelines.sensors import connection_partitions, sync_failures, sync_requests, webhook_inbox
 
 defs = dg.Definitions(
     assets=[asset for vendor in VENDORS for asset in vendor.assets],
     asset_checks=[check for vendor in VENDORS for check in vendor.checks],
-    jobs=[*SYNC_JOBS.values(), *SWEEP_JOBS.values(), reprocess_dead_letters_job],
-    sensors=[connection_partitions, sync_requests, webhook_inbox, sync_failures],
+    jobs=[*SYNC_JOBS.values(), *SWEEP_JOBS.values(), reprocess_dead_letters_job, *PUSH_JOBS.values()],
+    sensors=[connection_partitions, sync_requests, webhook_inbox, sync_failures, outbox_push],
     schedules=SCHEDULES,
-    resources={"db": FirmsyncDatabase(), "quickbooks": QuickBooksApi()},
+    resources={"db": FirmsyncDatabase(), "quickbooks": QuickBooksApi(), "xero": XeroApi()},
 )

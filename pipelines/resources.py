@@ -63,3 +63,29 @@ class QuickBooksApi(dg.ConfigurableResource):
             ),
             timeout=self.timeout_seconds,
         )
+
+
+class XeroApi(dg.ConfigurableResource):
+    """Builds the Xero client for one connection (organisation); retry/timeouts are operator-tunable."""
+
+    timeout_seconds: float = 30.0
+    max_attempts: int = 6
+    page_size: int = 1000
+    vendor_requests_per_second: float = 40.0  # across every organisation this process reaches
+
+    def client(self, config: dict, credentials: dict, on_tokens):
+        from connectors.base import RetryPolicy, TokenBucket, shared_bucket
+        from connectors.xero.client import XeroClient
+        from connectors.xero.config import XeroConfig, XeroCredentials
+
+        return XeroClient(
+            XeroConfig.model_validate(config),
+            XeroCredentials.model_validate(credentials),
+            on_tokens=on_tokens,
+            retry_policy=RetryPolicy(max_attempts=self.max_attempts),
+            vendor_bucket=shared_bucket(
+                f"xero:vendor:{self.vendor_requests_per_second}",
+                lambda: TokenBucket.per_second(self.vendor_requests_per_second),
+            ),
+            timeout=self.timeout_seconds,
+        )

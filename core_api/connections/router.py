@@ -16,6 +16,7 @@ from core_api.connections.schemas import (
     DeadLetterOut,
     MappingOut,
     ProviderOut,
+    SyncConflictOut,
     SyncRequestCreate,
     SyncRequestOut,
 )
@@ -143,6 +144,21 @@ def list_dead_letters(
     """Records a sync could not load, kept with their payload and error."""
     items, total = service.list_dead_letters(
         session, tenant, limit=page.limit, offset=page.offset, connection_id=connection_id, status=status_
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/sync-conflicts", response_model=Page[SyncConflictOut])
+def list_sync_conflicts(
+    page: PageParams = Depends(page_params),
+    connection_id: uuid.UUID | None = Query(None),
+    tenant: TenantContext = Depends(require(Permission.connections_read)),
+    session: Session = Depends(tenant_db),
+) -> Page[SyncConflictOut]:
+    """Edits made both here and at the vendor between two syncs, newest first, with both copies and which
+    one won (the later one on the vendor's clock, unless the platform's is newer)."""
+    items, total = service.list_sync_conflicts(
+        session, tenant, limit=page.limit, offset=page.offset, connection_id=connection_id
     )
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +22,24 @@ class ConnectionUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     display_name: str | None = Field(default=None, min_length=1, max_length=200)
     sync_interval_minutes: int | None = Field(default=None, ge=5, le=10080)
+
+
+class SyncConflictOut(BaseModel):
+    """An edit made on both sides, and how the rule resolved it (ADR 0009): both copies are kept."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    connection_id: uuid.UUID
+    provider: str
+    entity: str
+    entity_id: uuid.UUID
+    external_id: str
+    platform_updated_at: datetime | None
+    vendor_updated_at: datetime | None
+    resolution: Literal["platform_wins", "vendor_wins"]
+    platform_payload: dict[str, Any]
+    vendor_payload: dict[str, Any]
+    created_at: datetime
 
 
 class DeadLetterOut(BaseModel):

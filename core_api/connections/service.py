@@ -18,11 +18,12 @@ from core_api.connections.schemas import (
     DeadLetterOut,
     LastSync,
     MappingOut,
+    SyncConflictOut,
     SyncRequestOut,
 )
 from core_api.connections.secrets import open_credentials, seal_credentials
 from core_api.errors import Conflict, NotFound, ProblemError
-from core_api.models import Connection, DeadLetter
+from core_api.models import Connection, DeadLetter, SyncConflict
 from core_api.tenancy import TenantContext
 
 log = logging.getLogger(__name__)
@@ -198,6 +199,24 @@ def list_dead_letters(
         query.order_by(DeadLetter.created_at.desc(), DeadLetter.id).limit(limit).offset(offset)
     )
     return [DeadLetterOut.model_validate(r) for r in rows], total
+
+
+def list_sync_conflicts(
+    session: Session,
+    tenant: TenantContext,
+    *,
+    limit: int,
+    offset: int,
+    connection_id: uuid.UUID | None,
+) -> tuple[list[SyncConflictOut], int]:
+    query = select(SyncConflict).where(SyncConflict.firm_id == tenant.firm_id)
+    if connection_id:
+        query = query.where(SyncConflict.connection_id == connection_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(SyncConflict.created_at.desc(), SyncConflict.id).limit(limit).offset(offset)
+    )
+    return [SyncConflictOut.model_validate(r) for r in rows], total
 
 
 def retry_dead_letter(session: Session, tenant: TenantContext, letter_id: uuid.UUID) -> DeadLetterOut:

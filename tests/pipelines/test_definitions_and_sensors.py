@@ -25,7 +25,9 @@ def test_definitions_load_and_every_job_resolves():
         "sync_requests",
         "webhook_inbox",
         "sync_failures",
+        "outbox_push",
     }
+    assert {"quickbooks_push_outbox", "xero_push_outbox"} <= jobs
     assert {s.name for s in repo.schedule_defs} == {"quickbooks_sweep"}
     spec = defs.get_assets_def(dg.AssetKey(["quickbooks", "customers"]))
     assert spec.partitions_def == quickbooks_connections
