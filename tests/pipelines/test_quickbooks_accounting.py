@@ -542,3 +542,33 @@ def test_a_tombstone_marks_the_row_deleted_and_keeps_its_last_known_columns(data
     again = load(stub, unseen)  # the same stubs again (CDC re-reads its last minute): nothing changes
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
     assert QUICKBOOKS.streams[1].tombstone(stub) and not QUICKBOOKS.streams[1].tombstone(payload)
+
+
+def test_an_invoice_with_a_pending_push_keeps_its_local_copy_until_pushed(books, instance, sandbox):
+    _materialize(books, instance)
+    invoice = next(i for i in _sandbox(sandbox, books, "Invoice").values() if _expected_status(i) == "sent")
+    (local,) = _rows(
+        books,
+        "select i.id, i.notes, i.version from app.invoices i join app.external_refs r on r.entity_id = i.id "
+        "where r.connection_id = :c and r.entity = 'invoice' and r.external_id = :id",
+        id=invoice["Id"],
+    )
+    with tenant_session(books.tenant) as session:  # a local edit waiting in the outbox (ADR 0009)
+        session.execute(
+            text(
+                "insert into app.outbox (id, firm_id, entity, entity_id, operation, payload) "
+                "values (gen_random_uuid(), :f, 'invoice', :id, 'updated', '{}')"
+            ),
+            {"f": books.tenant.firm_id, "id": local.id},
+        )
+    _admin(
+        sandbox,
+        books,
+        f"entities/Invoice/{invoice['Id']}/edit",
+        {"changes": {"CustomerMemo": {"value": "x"}}},
+    )
+    result = _materialize(books, instance)
+    assert _meta(result, APP_INVOICES)["invoices_held_pending_push"] == 1
+    assert _meta(result, APP_INVOICES)["invoices_updated"] == 0
+    (after,) = _rows(books, "select notes, version from app.invoices where id = :id", id=local.id)
+    assert (after.notes, after.version) == (local.notes, local.version)
