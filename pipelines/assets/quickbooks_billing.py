@@ -74,9 +74,18 @@ def _links(session, connection_id, entities: tuple[str, ...]) -> dict[tuple[str,
     }
 
 
-def _link(session, firm_id, connection_id, entity: str, entity_id: uuid.UUID, external_id: str) -> None:
-    session.execute(
-        insert(REFS).values(
+class _Batch:
+    """New rows gathered during a merge, inserted per table (one executemany each), in the order given."""
+
+    def __init__(self, *tables) -> None:
+        self.rows: dict[Any, list[dict[str, Any]]] = {table: [] for table in tables}
+
+    def add(self, table, **row) -> None:
+        self.rows[table].append(row)
+
+    def link(self, firm_id, connection_id, entity: str, entity_id: uuid.UUID, external_id: str) -> None:
+        self.add(
+            REFS,
             id=uuid.uuid4(),
             firm_id=firm_id,
             entity=entity,
@@ -85,7 +94,12 @@ def _link(session, firm_id, connection_id, entity: str, entity_id: uuid.UUID, ex
             connection_id=connection_id,
             external_id=external_id,
         )
-    )
+
+    def flush(self, session) -> None:
+        for table, rows in self.rows.items():
+            if rows:
+                session.execute(insert(table), rows)
+                rows.clear()
 
 
 def _firm_currency(session, firm_id) -> str:
@@ -246,6 +260,7 @@ def merge_invoices(session, tenant, connection_id) -> dict[str, int]:
     numbers = _Numbers({r.number: r.id for r in _rows(session, "select number, id from app.invoices")})
     counts = dict.fromkeys(("created", "updated", "unchanged", "skipped_unlinked", "held_pending_push"), 0)
     unapplied: list[uuid.UUID] = []
+    new = _Batch(INVOICES, REFS, LINES)
 
     for w in warehouse:
         client_id = clients.get(w.customer_id)
@@ -282,9 +297,10 @@ def merge_invoices(session, tenant, connection_id) -> dict[str, int]:
             desired["status"] = "sent"  # settled from its allocations below
         lines = _line_rows(lines_of.get(w.external_id, []))
         if row is None:
-            session.execute(insert(INVOICES).values(id=invoice_id, firm_id=firm_id, amount_paid=0, **desired))
-            _link(session, firm_id, connection_id, "invoice", invoice_id, w.external_id)
-            _insert_lines(session, firm_id, invoice_id, lines)
+            new.add(INVOICES, id=invoice_id, firm_id=firm_id, amount_paid=Decimal(0), **desired)
+            new.link(firm_id, connection_id, "invoice", invoice_id, w.external_id)
+            for line in lines:
+                new.add(LINES, id=uuid.uuid4(), firm_id=firm_id, invoice_id=invoice_id, **line)
             counts["created"] += 1
             continue
         changes = _changed(row, desired)
@@ -311,8 +327,10 @@ def merge_invoices(session, tenant, connection_id) -> dict[str, int]:
         )
         if not same_lines:
             session.execute(delete(LINES).where(LINES.c.invoice_id == invoice_id))
-            _insert_lines(session, firm_id, invoice_id, lines)
+            for line in lines:
+                new.add(LINES, id=uuid.uuid4(), firm_id=firm_id, invoice_id=invoice_id, **line)
         counts["updated"] += 1
+    new.flush(session)
 
     payments = [
         r.payment_id
@@ -325,14 +343,6 @@ def merge_invoices(session, tenant, connection_id) -> dict[str, int]:
     all_linked = list(_links(session, connection_id, ("invoice",)).values())
     settled, _ = resettle(session, all_linked, payments)
     return {f"invoices_{k}": v for k, v in counts.items()} | {"invoices_settled": settled}
-
-
-def _insert_lines(session, firm_id, invoice_id, lines: list[dict[str, Any]]) -> None:
-    if lines:
-        session.execute(
-            insert(LINES),
-            [{"id": uuid.uuid4(), "firm_id": firm_id, "invoice_id": invoice_id, **line} for line in lines],
-        )
 
 
 # --------------------------------------------------------------------------- payments
@@ -445,6 +455,7 @@ def merge_payments(session, tenant, connection_id) -> dict[str, int]:
     }
     counts = dict.fromkeys(("created", "updated", "removed", "unchanged"), 0)
     headers: list[tuple[uuid.UUID, dict[str, Any]]] = []
+    new = _Batch(PAYMENTS, REFS)
     for source in _sources(session, connection_id, firm_id, clients, currency):
         payment_id = payment_of.get((source.entity, source.external_id))
         row = current.get(payment_id) if payment_id else None
@@ -456,10 +467,8 @@ def merge_payments(session, tenant, connection_id) -> dict[str, int]:
         desired = {**source.values, "deleted_at": None}
         if row is None:
             payment_id = uuid.uuid4()
-            session.execute(
-                insert(PAYMENTS).values(id=payment_id, firm_id=firm_id, amount_allocated=0, **desired)
-            )
-            _link(session, firm_id, connection_id, source.entity, payment_id, source.external_id)
+            new.add(PAYMENTS, id=payment_id, firm_id=firm_id, amount_allocated=Decimal(0), **desired)
+            new.link(firm_id, connection_id, source.entity, payment_id, source.external_id)
             payment_of[(source.entity, source.external_id)] = payment_id
             counts["created"] += 1
         elif changes := _changed(row, desired):
@@ -467,6 +476,8 @@ def merge_payments(session, tenant, connection_id) -> dict[str, int]:
             counts["updated"] += 1
         else:
             counts["unchanged"] += 1
+
+    new.flush(session)
 
     # Allocations: what QuickBooks applies now, against the live ones of this connection's payments.
     desired = _desired_allocations(session, connection_id, firm_id, payment_of, invoice_of)
