@@ -26,6 +26,11 @@ class LoadStats:
     def written(self) -> int:
         return self.inserted + self.updated
 
+    def __add__(self, other: LoadStats) -> LoadStats:
+        return LoadStats(
+            self.inserted + other.inserted, self.updated + other.updated, self.unchanged + other.unchanged
+        )
+
 
 def copy_rows(rows: list[dict[str, Any]], columns: list[str]) -> Iterator[tuple[Any, ...]]:
     """Tuples for COPY. psycopg adapts scalars itself; only JSON columns need encoding, and which

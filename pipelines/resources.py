@@ -42,6 +42,7 @@ class QuickBooksApi(dg.ConfigurableResource):
 
     timeout_seconds: float = 30.0
     max_attempts: int = 6
+    retry_base_delay_seconds: float = 0.5  # first backoff; a vendor's Retry-After wins when longer
     page_size: int = 1000
     # Vendor-wide budget shared by every connection synced in this process (sweeps run many at once),
     # on top of each connection's own published per-realm limit.
@@ -56,7 +57,9 @@ class QuickBooksApi(dg.ConfigurableResource):
             QuickBooksConfig.model_validate(config),
             QuickBooksCredentials.model_validate(credentials),
             on_tokens=on_tokens,
-            retry_policy=RetryPolicy(max_attempts=self.max_attempts),
+            retry_policy=RetryPolicy(
+                max_attempts=self.max_attempts, base_delay=self.retry_base_delay_seconds
+            ),
             vendor_bucket=shared_bucket(
                 f"quickbooks:vendor:{self.vendor_requests_per_second}",
                 lambda: TokenBucket.per_second(self.vendor_requests_per_second),

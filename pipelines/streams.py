@@ -45,6 +45,16 @@ class StreamSpec:
     deleted_at: Callable[[dict[str, Any]], Any] | None = None
     count: Callable[[Any], int] | None = None  # source count for the asset check, when the API has one
     children: tuple[ChildSpec, ...] = ()
+    # Change feeds that report a deletion as a stub (QuickBooks CDC: Id, status "Deleted", timestamps):
+    # payload → whether it is one. A tombstone only marks the row deleted (`deleted_at`, `synced_at`, and the
+    # stub's scalar fields merged into `raw`); the last known columns and children are kept, never nulled.
+    is_tombstone: Callable[[dict[str, Any]], bool] | None = None
+    # A time-range backfill reads [start, …) with these when the incremental `pages` cannot start that far
+    # back (QuickBooks CDC reaches 30 days; its query reaches any time). None: `pages`.
+    window_pages: Callable[[Any, str | None, int], Iterator[Page]] | None = None
+
+    def tombstone(self, payload: dict[str, Any]) -> bool:
+        return self.is_tombstone is not None and self.is_tombstone(payload)
 
 
 @dataclass(frozen=True)

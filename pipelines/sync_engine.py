@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import cast, delete, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from connectors.base import AuthError, CursorExpiredError, PermanentError
 from core_api.connections.repository import ConnectionRepository
 from core_api.models import DeadLetter
 from core_api.tenancy import TenantContext
 from pipelines.connection_tokens import ConnectionTokens
-from pipelines.loader import bulk_upsert
+from pipelines.loader import LoadStats, bulk_upsert
 from pipelines.resources import FirmsyncDatabase
 from pipelines.streams import StreamSpec, VendorSync
 from pipelines.sync_status import mark_connection, mark_request
@@ -202,13 +202,17 @@ def _load_pages(
     until: datetime | None = None,
     keep_cursor: bool = False,
 ) -> None:
-    for page in stream.pages(client, cursor, page_size):
-        rows, children, dead = [], [], []
+    read = stream.window_pages if keep_cursor and stream.window_pages is not None else stream.pages
+    for page in read(client, cursor, page_size):
+        rows, children, tombstones, dead = [], [], [], []
         for payload in page.records:
             try:
                 row, kids = _mapped(stream, payload, tenant, connection_id, synced_at)
                 if until is not None and row.get("updated_at") is not None and row["updated_at"] >= until:
                     continue  # outside the backfill window
+                if stream.tombstone(payload):
+                    tombstones.append((row, payload))
+                    continue
                 rows.append(row)
                 children.append(kids)
             except Exception as exc:  # a bad record must not sink its page: it is kept for re-processing
@@ -216,6 +220,7 @@ def _load_pages(
         with db.tenant(tenant) as session:
             touch = ("synced_at", "deleted_at") if result.full_refresh else ()
             stats = write_rows(session, stream, connection_id, rows, children, touch=touch)
+            stats = stats + mark_tombstones(session, stream, tombstones)
             for payload, error in dead:
                 record_dead_letter(session, tenant, provider, connection_id, stream, payload, error)
             if not keep_cursor:
@@ -267,6 +272,44 @@ def write_rows(
         kids = [kid for per_record in children for kid in per_record[position]]
         bulk_upsert(session, table, kids, key=[c.name for c in table.primary_key], compare=None)
     return stats
+
+
+def mark_tombstones(session, stream: StreamSpec, tombstones: list[tuple[dict[str, Any], dict[str, Any]]]):
+    """Mark rows deleted from the vendor's deletion stubs, in the caller's transaction.
+
+    A stub carries no columns worth keeping, so the row keeps its last known values and children; only
+    `deleted_at` (the stub's time, else the sync's), `synced_at` and the stub's scalar fields (its status)
+    merged into `raw` change. A stub for a record never seen is kept as a deleted row. Idempotent: a row
+    already marked deleted is left alone.
+    """
+    inserted = updated = 0
+    table = stream.table
+    for row, payload in tombstones:
+        deleted_at = row.get("deleted_at") or row["synced_at"]
+        created = session.execute(
+            insert(table)
+            .values({**row, "deleted_at": deleted_at})
+            .on_conflict_do_nothing(index_elements=list(stream.key))
+            .returning(table.c[stream.key[-1]])
+        ).first()
+        if created is not None:
+            inserted += 1
+            continue
+        marks = {k: v for k, v in payload.items() if not isinstance(v, dict | list)}
+        match = [table.c[k] == row[k] for k in stream.key]
+        updated += (
+            session.execute(
+                update(table)
+                .where(*match, table.c.deleted_at.is_(None))
+                .values(
+                    deleted_at=deleted_at,
+                    synced_at=row["synced_at"],
+                    raw=table.c.raw.op("||")(cast(marks, JSONB)),
+                )
+            ).rowcount
+            or 0
+        )
+    return LoadStats(inserted=inserted, updated=updated, unchanged=len(tombstones) - inserted - updated)
 
 
 def record_dead_letter(
@@ -339,7 +382,10 @@ def reprocess_dead_letters(
             stream = by_stream.get(letter.stream)
             try:
                 row, kids = _mapped(stream, letter.payload, tenant, connection_id, now)
-                write_rows(session, stream, connection_id, [row], [kids])
+                if stream.tombstone(letter.payload):
+                    mark_tombstones(session, stream, [(row, letter.payload)])
+                else:
+                    write_rows(session, stream, connection_id, [row], [kids])
                 letter.status, letter.resolved_at = "resolved", now
                 fixed += 1
             except Exception as exc:

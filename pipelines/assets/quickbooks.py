@@ -7,18 +7,50 @@ from string import Template
 import dagster as dg
 from sqlalchemy import text
 
+from connectors.quickbooks import mapping
 from connectors.quickbooks.config import QuickBooksCredentials
-from connectors.quickbooks.mapping import customer_to_row
 from core_api.models import QuickBooksCustomer
+from core_api.models.warehouse_accounting import (
+    QBO_ACCOUNTS,
+    QBO_CREDIT_MEMO_LINES,
+    QBO_CREDIT_MEMOS,
+    QBO_INVOICE_LINES,
+    QBO_INVOICES,
+    QBO_ITEMS,
+    QBO_PAYMENT_ALLOCATIONS,
+    QBO_PAYMENTS,
+)
+from pipelines.assets.quickbooks_billing import merge_invoices, merge_payments
 from pipelines.checks import quickbooks_counted
 from pipelines.factory import FULL_REFRESH_TAG, REQUEST_TAG, build_vendor_definitions
 from pipelines.partitions import quickbooks_connections
-from pipelines.streams import CanonicalSpec, StreamSpec, VendorSync
+from pipelines.streams import CanonicalSpec, ChildSpec, StreamSpec, VendorSync
 
-__all__ = ["APP_CLIENTS", "CUSTOMERS", "FULL_REFRESH_TAG", "QUICKBOOKS", "REQUEST_TAG", "quickbooks"]
+__all__ = [
+    "ACCOUNTS",
+    "APP_CLIENTS",
+    "APP_INVOICES",
+    "APP_PAYMENTS",
+    "CREDIT_MEMOS",
+    "CUSTOMERS",
+    "FULL_REFRESH_TAG",
+    "INVOICES",
+    "ITEMS",
+    "PAYMENTS",
+    "QUICKBOOKS",
+    "REQUEST_TAG",
+    "quickbooks",
+]
 
 CUSTOMERS = dg.AssetKey(["quickbooks", "customers"])
+INVOICES = dg.AssetKey(["quickbooks", "invoices"])
+PAYMENTS = dg.AssetKey(["quickbooks", "payments"])
+CREDIT_MEMOS = dg.AssetKey(["quickbooks", "credit_memos"])
+ITEMS = dg.AssetKey(["quickbooks", "items"])
+ACCOUNTS = dg.AssetKey(["quickbooks", "accounts"])
 APP_CLIENTS = dg.AssetKey(["app", "clients_from_quickbooks"])
+APP_INVOICES = dg.AssetKey(["app", "invoices_from_quickbooks"])
+APP_PAYMENTS = dg.AssetKey(["app", "payments_from_quickbooks"])
 
 # QuickBooks appends " (deleted)" to an inactive customer's DisplayName; the client keeps its real name.
 CLIENT_NAME = (
@@ -90,9 +122,23 @@ def merge_clients(session, tenant, connection_id) -> dict[str, int]:
     return {"clients_created": created, "clients_updated": updated, "clients_linked": linked}
 
 
-def _deleted_at(row: dict):
-    # QuickBooks never hard-deletes customers: making one inactive is its delete.
-    return None if row["active"] else row.get("updated_at")
+def _stream(name: str, table, description: str, map_record, *children: ChildSpec) -> StreamSpec:
+    """One QuickBooks entity, read the way its connector says the engine should (`stream_pages`: a query
+    for the first sync, CDC within 30 days, a full refresh beyond), deleted stubs marked as tombstones."""
+    return StreamSpec(
+        name=name,
+        asset_key=dg.AssetKey(["quickbooks", name]),
+        table=table,
+        description=description,
+        map_record=map_record,
+        record_id=lambda payload: str(payload["Id"]),
+        pages=lambda client, cursor, page_size: client.stream_pages(name, cursor, page_size),
+        window_pages=lambda client, since, page_size: client.query_pages(name, since, page_size),
+        deleted_at=mapping.deleted_at,
+        count=lambda client: client.count(name),
+        children=children,
+        is_tombstone=mapping.is_deleted,
+    )
 
 
 QUICKBOOKS = VendorSync(
@@ -102,16 +148,39 @@ QUICKBOOKS = VendorSync(
     credentials_model=QuickBooksCredentials,
     client_resource="quickbooks",
     streams=(
-        StreamSpec(
-            name="customers",
-            asset_key=CUSTOMERS,
-            table=QuickBooksCustomer.__table__,
-            description="QuickBooks Online customers (incremental on Metadata.LastUpdatedTime).",
-            map_record=customer_to_row,
-            record_id=lambda payload: str(payload["Id"]),
-            pages=lambda client, cursor, page_size: client.customer_pages(since=cursor, page_size=page_size),
-            deleted_at=_deleted_at,
-            count=lambda client: client.count_customers(include_inactive=True),
+        _stream(
+            "customers",
+            QuickBooksCustomer.__table__,
+            "QuickBooks Online customers, inactive ones soft-deleted (query, then CDC).",
+            mapping.customer_to_row,
+        ),
+        _stream(
+            "invoices",
+            QBO_INVOICES,
+            "QuickBooks Online invoices with their lines (query, then CDC; deletions soft-delete).",
+            mapping.invoice_to_row,
+            ChildSpec(QBO_INVOICE_LINES, "invoice_external_id", mapping.invoice_lines),
+        ),
+        _stream(
+            "payments",
+            QBO_PAYMENTS,
+            "QuickBooks Online received payments with what each settled (invoices, credit memos).",
+            mapping.payment_to_row,
+            ChildSpec(QBO_PAYMENT_ALLOCATIONS, "payment_external_id", mapping.payment_allocations),
+        ),
+        _stream(
+            "credit_memos",
+            QBO_CREDIT_MEMOS,
+            "QuickBooks Online credit memos with their lines.",
+            mapping.credit_memo_to_row,
+            ChildSpec(QBO_CREDIT_MEMO_LINES, "credit_memo_external_id", mapping.credit_memo_lines),
+        ),
+        _stream("items", QBO_ITEMS, "QuickBooks Online items, for push mapping.", mapping.item_to_row),
+        _stream(
+            "accounts",
+            QBO_ACCOUNTS,
+            "QuickBooks Online chart of accounts, for push mapping.",
+            mapping.account_to_row,
         ),
     ),
     canonical=(
@@ -121,7 +190,29 @@ QUICKBOOKS = VendorSync(
             description="QuickBooks customers merged into app.clients, linked through app.external_refs.",
             merge=merge_clients,
         ),
+        CanonicalSpec(
+            asset_key=APP_INVOICES,
+            deps=(INVOICES, APP_CLIENTS),
+            description="QuickBooks invoices and lines merged into app.invoices / app.invoice_lines for "
+            "linked clients (external_refs entity 'invoice'); amount_paid and status follow allocations.",
+            merge=merge_invoices,
+        ),
+        CanonicalSpec(
+            asset_key=APP_PAYMENTS,
+            deps=(PAYMENTS, CREDIT_MEMOS, APP_INVOICES),
+            description="QuickBooks payments (and credit memos, as non-cash payments) merged into "
+            "app.payments with app.payment_allocations to the linked invoices, which are then re-settled.",
+            merge=merge_payments,
+        ),
     ),
 )
 
-quickbooks = build_vendor_definitions(QUICKBOOKS, counted_rows={"customers": quickbooks_counted})
+# Which warehouse rows each QuickBooks count covers: name lists count inactive records too.
+quickbooks = build_vendor_definitions(
+    QUICKBOOKS,
+    counted_rows={
+        "customers": quickbooks_counted,
+        "items": quickbooks_counted,
+        "accounts": quickbooks_counted,
+    },
+)

@@ -40,8 +40,8 @@ def resources():
     return {"db": FirmsyncDatabase(), "quickbooks": QuickBooksApi(timeout_seconds=5, max_attempts=3)}
 
 
-def make_target(sandbox, customers: int = 40, seed: int = 7) -> SyncTarget:
-    realm = sandbox.new_realm(customers=customers, seed=seed)
+def make_target(sandbox, customers: int = 40, seed: int = 7, invoices: int = 0) -> SyncTarget:
+    realm = sandbox.new_realm(customers=customers, seed=seed, invoices=invoices)
     tenant = issue_tenant_context(uuid.uuid4(), Role.firm_admin)
     factory = session_factory(owner_engine())
     with tenant_session(tenant, factory) as session:

@@ -63,7 +63,13 @@ def test_first_sync_loads_every_customer_into_warehouse_and_clients(target, inst
     )
     with tenant_session(target.tenant) as session:
         connection = session.get(Connection, target.connection_id)
-        assert connection.last_sync_status == "succeeded" and connection.last_sync_records == 40
+        # Every stream's rows count: 40 customers plus the company's starting items and accounts.
+        catalogue = _scalar(
+            target,
+            "select (select count(*) from warehouse.quickbooks_items where connection_id = :c)"
+            " + (select count(*) from warehouse.quickbooks_accounts where connection_id = :c)",
+        )
+        assert connection.last_sync_status == "succeeded" and connection.last_sync_records == 40 + catalogue
         # The sandbox rotates refresh tokens: the new one was persisted, the old one is dead.
         assert open_credentials(connection)["refresh_token"] != target.realm["refresh_token"]
 

@@ -148,7 +148,8 @@ def test_a_time_range_backfill_reloads_that_range_and_leaves_the_cursor_alone(ta
     assert dg.materialize(
         quickbooks.assets, partition_key=target.key, instance=instance, resources=RESOURCES
     ).success
-    cursor = _scalar(target, "select cursor from app.sync_state where connection_id = :c")
+    cursor_sql = "select cursor from app.sync_state where connection_id = :c and stream = 'customers'"
+    cursor = _scalar(target, cursor_sql)
     with tenant_session(target.tenant) as session:
         times = (
             session.execute(
@@ -181,4 +182,4 @@ def test_a_time_range_backfill_reloads_that_range_and_leaves_the_cursor_alone(ta
         _scalar(target, "select count(*) from warehouse.quickbooks_customers where connection_id = :c")
         == expected
     )
-    assert _scalar(target, "select cursor from app.sync_state where connection_id = :c") == cursor
+    assert _scalar(target, cursor_sql) == cursor

@@ -62,9 +62,10 @@ class SandboxServer:
     def quickbooks(self) -> str:
         return f"{self.url}/quickbooks"
 
-    def new_realm(self, customers: int = 50, seed: int = 1) -> dict:
+    def new_realm(self, customers: int = 50, seed: int = 1, invoices: int = 0) -> dict:
         response = httpx.post(
-            f"{self.quickbooks}/_sandbox/realms", json={"customers": customers, "seed": seed}
+            f"{self.quickbooks}/_sandbox/realms",
+            json={"customers": customers, "seed": seed, "invoices": invoices},
         )
         response.raise_for_status()
         return response.json()
