@@ -163,13 +163,16 @@ def test_mapping_model_rejects_bad_rates_and_duplicates() -> None:
         QuickBooksAccountingMapping.model_validate({})  # no default item, no built-in id either
 
 
-def test_connection_config_carries_the_mapping_and_publishes_its_schema() -> None:
-    config = QuickBooksConfig.model_validate(
-        {"realm_id": "1", "client_id": "c", "accounting": MAPPING.model_dump(exclude_none=True)}
-    )
-    assert config.accounting == MAPPING
-    schema = QuickBooksConfig.model_json_schema()
-    assert "QuickBooksAccountingMapping" in json.dumps(schema)
+def test_the_mapping_is_the_registered_mapping_model_and_round_trips_as_stored() -> None:
+    from connectors import registry
+
+    spec = registry.get_connector("quickbooks")
+    assert spec.mapping_model is QuickBooksAccountingMapping
+    stored = json.loads(json.dumps(MAPPING.model_dump(mode="json")))  # as connections.mapping holds it
+    assert QuickBooksAccountingMapping.model_validate(stored) == MAPPING
+    # The mapping lives on the connection row, not in the connection config.
+    with pytest.raises(ValidationError):
+        QuickBooksConfig.model_validate({"realm_id": "1", "client_id": "c", "accounting": stored})
 
 
 def test_customer_payload_leaves_out_what_the_app_does_not_know() -> None:
