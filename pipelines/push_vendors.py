@@ -17,21 +17,21 @@ from pydantic import BaseModel
 from connectors.base import ConflictError
 from connectors.quickbooks import push_mapping as qbo_push
 from connectors.quickbooks.config import QuickBooksAccountingMapping, QuickBooksCredentials
-from connectors.quickbooks.mapping import invoice_lines, invoice_to_row, is_voided
+from connectors.quickbooks.mapping import is_voided
 from connectors.records import CanonicalInvoice, ClientDetails
 from connectors.xero import push_mapping as xero_push
 from connectors.xero.config import XeroAccountingMapping, XeroCredentials
 from connectors.xero.mapping import contact_to_row, invoice_line_rows, parse_xero_datetime
 from connectors.xero.mapping import invoice_to_row as xero_invoice_to_row
 from core_api.models.warehouse_accounting import (
-    QBO_INVOICE_LINES,
-    QBO_INVOICES,
     XERO_CONTACTS,
     XERO_INVOICE_LINES,
     XERO_INVOICES,
 )
 from pipelines.assets.quickbooks import QUICKBOOKS
 from pipelines.streams import ChildSpec, StreamSpec
+
+QUICKBOOKS_STREAMS = {stream.name: stream for stream in QUICKBOOKS.streams}
 
 
 def _pushed_only(client: Any, cursor: str | None, page_size: int):
@@ -95,14 +95,9 @@ QUICKBOOKS_PUSH = PushVendor(
     credentials_model=QuickBooksCredentials,
     mapping_model=QuickBooksAccountingMapping,
     stores={
-        "client": QUICKBOOKS.streams[0],  # warehouse.quickbooks_customers, as the pull declares it
-        "invoice": _store(
-            "invoices",
-            QBO_INVOICES,
-            invoice_to_row,
-            lambda p: str(p["Id"]),
-            (ChildSpec(QBO_INVOICE_LINES, "invoice_external_id", invoice_lines),),
-        ),
+        # The pull's own stream declarations: the push stores the vendor's answer exactly as a pull would.
+        "client": QUICKBOOKS_STREAMS["customers"],
+        "invoice": QUICKBOOKS_STREAMS["invoices"],
     },
     token_of=lambda record: str(record["SyncToken"]) if record.get("SyncToken") is not None else None,
     push_client=_qbo_client,
