@@ -326,33 +326,29 @@ class QuickBooksClient:
         should read them:
 
         - no cursor: everything, by query;
-        - a cursor within CDC's 30 days (Intuit's recommended way to poll for recent changes): one CDC
-          call, which also reports deleted records; should it hit the 1,000-object cap, list entities
-          are re-read by query and transactions raise `CursorExpiredError`;
-        - an older cursor: list entities by query (they are deactivated, never deleted, and the query
-          sees inactive ones); transactions raise `CursorExpiredError`, since what was deleted in
-          between only shows as absence, which the engine's full refresh turns into soft deletes.
+        - list entities (customers, items, accounts): always by query on `LastUpdatedTime`. QuickBooks
+          deactivates them rather than deleting them, and the query sees inactive ones, so CDC would add
+          nothing but a capped extra call in a burst of edits;
+        - transactions with a cursor within CDC's 30 days (Intuit's recommended way to poll for recent
+          changes): one CDC call, which also reports deleted records; past its 1,000-object cap, or with an
+          older cursor, `CursorExpiredError`: what was deleted in between only shows as absence, which the
+          engine's full refresh turns into soft deletes.
         """
         of = entity(stream)
-        if since is None:
-            yield from self.query_pages(of.stream, None, page_size)
+        if since is None or of.name_list:
+            yield from self.query_pages(of.stream, since, page_size)
             return
-        if self.cdc_reaches(since):
-            changes = self.changes_since([of], since)
-            if not changes.truncated:
-                yield Page(changes.records[of.stream], changes.cursor, has_more=False)
-                return
-            if not of.name_list:
-                raise CursorExpiredError(
-                    PROVIDER,
-                    f"more than {CDC_MAX_OBJECTS} {of.stream} changed since {since}: CDC cannot list them",
-                )
-            log.info("CDC for %s since %s hit its cap; reading by query", of.stream, since)
-        elif not of.name_list:
+        if not self.cdc_reaches(since):
             raise CursorExpiredError(
                 PROVIDER, f"{of.stream} cursor {since} is older than CDC's {CDC_LOOKBACK.days} days"
             )
-        yield from self.query_pages(of.stream, since, page_size)
+        changes = self.changes_since([of], since)
+        if changes.truncated:
+            raise CursorExpiredError(
+                PROVIDER,
+                f"more than {CDC_MAX_OBJECTS} {of.stream} changed since {since}: CDC cannot list them",
+            )
+        yield Page(changes.records[of.stream], changes.cursor, has_more=False)
 
     def cdc_reaches(self, since: str | datetime) -> bool:
         """Whether change data capture still covers changes since `since`."""

@@ -149,15 +149,18 @@ def test_cdc_reports_the_changed_customers_and_a_resumable_cursor(make_company) 
     assert company.outcomes("/cdc") == {"200": 2}
 
 
-def test_the_sync_engine_path_uses_cdc_for_recent_cursors_and_the_query_for_old_ones(make_company) -> None:
+def test_the_sync_engine_path_reads_lists_by_query_and_recent_transactions_by_cdc(make_company) -> None:
     company: Company = make_company(customers=30, anchor=datetime.now(UTC) - timedelta(days=1))
     company.sandbox.admin("POST", f"/realms/{company.realm_id}/customers/touch", json={"count": 4})
     recent = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     with company.client() as client:
-        via_cdc = [r["Id"] for page in client.stream_pages("customers", recent) for r in page.records]
+        via_engine = [r["Id"] for page in client.stream_pages("customers", recent) for r in page.records]
         via_query = [r["Id"] for page in client.query_pages("customers", recent) for r in page.records]
-    assert sorted(via_cdc) == sorted(via_query) and len(via_cdc) == 4
-    assert company.outcomes("/cdc") == {"200": 1}
+        assert sorted(via_engine) == sorted(via_query) and len(via_engine) == 4
+        assert company.outcomes("/cdc") == {}  # a list entity never costs a CDC call
+        (page,) = list(client.stream_pages("invoices", recent))
+        assert page.records == []
+    assert company.outcomes("/cdc") == {"200": 1}  # recent transactions: one CDC call
 
     # A month later the cursor is beyond CDC: customers are never deleted, so the query still suffices…
     later = datetime.now(UTC) + CDC_LOOKBACK
