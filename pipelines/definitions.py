@@ -6,7 +6,7 @@ import dagster as dg
 
 from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, VENDORS
 from pipelines.maintenance import reprocess_dead_letters_job
-from pipelines.resources import FirmsyncDatabase, QuickBooksApi
+from pipelines.resources import FirmsyncDatabase, QuickBooksApi, XeroApi
 from pipelines.schedules import SCHEDULES
 from pipelines.sensors import connection_partitions, sync_failures, sync_requests, webhook_inbox
 
@@ -16,5 +16,5 @@ defs = dg.Definitions(
     jobs=[*SYNC_JOBS.values(), *SWEEP_JOBS.values(), reprocess_dead_letters_job],
     sensors=[connection_partitions, sync_requests, webhook_inbox, sync_failures],
     schedules=SCHEDULES,
-    resources={"db": FirmsyncDatabase(), "quickbooks": QuickBooksApi()},
+    resources={"db": FirmsyncDatabase(), "quickbooks": QuickBooksApi(), "xero": XeroApi()},
 )

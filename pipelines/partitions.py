@@ -8,7 +8,9 @@ from __future__ import annotations
 import dagster as dg
 
 quickbooks_connections = dg.DynamicPartitionsDefinition(name="quickbooks_connections")
+xero_connections = dg.DynamicPartitionsDefinition(name="xero_connections")
 
 BY_PROVIDER: dict[str, dg.DynamicPartitionsDefinition] = {
     "quickbooks": quickbooks_connections,
+    "xero": xero_connections,
 }
