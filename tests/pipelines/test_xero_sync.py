@@ -18,6 +18,7 @@ from pipelines.assets.quickbooks import quickbooks
 from pipelines.assets.xero import APP_CLIENTS, STREAM_KEYS, XERO, xero
 from pipelines.partitions import quickbooks_connections, xero_connections
 from pipelines.resources import FirmsyncDatabase, XeroApi
+from pipelines.sensors import webhook_inbox
 from pipelines.sync_engine import sync_connection
 from tests.pipelines.conftest import make_xero_target
 
@@ -341,3 +342,39 @@ def test_the_same_client_in_quickbooks_and_xero_is_one_client_with_two_refs(
     assert {e.lower() for e in both} == shared_emails
     assert duplicated == []
     assert clients == refs["quickbooks"] + refs["xero"] - len(shared_emails)
+
+
+def test_a_xero_webhook_launches_an_incremental_sync_of_its_connection(target, instance, settings):
+    """Xero's delivery, signed as Xero signs it, through the real intake (the app-level URL, routed by
+    `tenantId`) → app.webhook_inbox → the `webhook_inbox` sensor → a run of this connection's partition."""
+    from fastapi.testclient import TestClient
+
+    from connectors.webhooks.base import hmac_base64
+    from core_api.app import create_app
+
+    tenant_id = target.realm["tenant_id"]
+    event = {
+        "resourceUrl": f"https://api.xero.com/api.xro/2.0/Contacts/{tenant_id}",
+        "resourceId": tenant_id,
+        "eventDateUtc": "2026-12-02T07:00:00.000",
+        "eventType": "UPDATE",
+        "eventCategory": "CONTACT",
+        "tenantId": tenant_id,
+        "tenantType": "ORGANISATION",
+    }
+    body = json.dumps(
+        {"events": [event], "firstEventSequence": 7, "lastEventSequence": 7, "entropy": "QWERTYUIOP"}
+    ).encode()
+    with TestClient(create_app(settings)) as api:
+        forged = api.post("/webhooks/xero", content=body, headers={"x-xero-signature": "AAAA"})
+        delivered = api.post(
+            "/webhooks/xero",
+            content=body,
+            headers={"x-xero-signature": hmac_base64("whk", body), "content-type": "application/json"},
+        )
+    assert forged.status_code == 401
+    assert delivered.status_code == 200 and delivered.content == b""  # Xero wants an empty 200
+
+    result = webhook_inbox(dg.build_sensor_context(instance=instance, resources={"db": FirmsyncDatabase()}))
+    [run] = [r for r in result.run_requests if r.partition_key == target.key]
+    assert run.job_name == "xero_sync_job" and run.tags["firmsync/trigger"] == "webhook"
