@@ -135,9 +135,17 @@ def test_every_stream_lands_equal_to_xero_and_customers_become_clients(target, i
             {"f": target.tenant.firm_id, "n": "Known before Xero", "e": known["EmailAddress"].upper()},
         )
 
-    result = _materialize(target, instance, resources)
+    result = _materialize(target, instance, resources, assets=[*xero.assets, *xero.checks])
     assert result.success
     expected = assert_equal_to_source(target, sandbox)
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == 6 * 3 + 4 and all(c.passed for c in checks), [c for c in checks if not c.passed]
+    counts = {
+        c.asset_key.path[1]: c.metadata["source_count"].value
+        for c in checks
+        if c.check_name == "row_count_matches_source"
+    }
+    assert counts == {s: len(expected[s]) for s in ("contacts", "invoices", "payments", "credit_notes")}
     for stream, key in STREAM_KEYS.items():
         meta = _metadata(result, key)
         assert meta["rows_inserted"] == len(expected[stream]) > 0, stream
