@@ -39,6 +39,19 @@ PUBLISHED_LIMIT_PER_MINUTE = 500  # Intuit's per-realm limit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--vendor",
+        choices=("quickbooks", "xero"),
+        default="quickbooks",
+        help="whose sync (default quickbooks)",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=60.0,
+        help="xero only: the organisation's limits run this many times faster, and the client's with them "
+        "(60: Xero's minute lasts a second; default 60)",
+    )
     parser.add_argument("--records", type=int, default=100_000, help="customers in the realm (default 100k)")
     parser.add_argument(
         "--changed", type=float, default=0.01, help="share of customers edited before the incremental sync"
@@ -142,7 +155,13 @@ def run(
     rate_limit_per_minute: int = 100_000,
     spread_seconds: int = 60,
     seed: int = 4,
+    vendor: str = "quickbooks",
+    time_scale: float = 60.0,
 ) -> dict[str, Any]:
+    if vendor == "xero":  # Xero's page size is its own (100) and its limit is time-scaled instead
+        from bench import xero
+
+        return xero.incremental(records, changed, time_scale, spread_seconds, seed)
     if records < 1 or not 0 < changed <= 1 or not 1 <= page_size <= 1000 or rate_limit_per_minute < 1:
         raise SystemExit("need --records ≥ 1, 0 < --changed ≤ 1, 1 ≤ --page-size ≤ 1000, a positive limit")
     # requests-oauthlib refuses plain http otherwise; the sandbox serves http on localhost.

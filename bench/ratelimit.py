@@ -33,6 +33,19 @@ SHARE_429_TARGET = 0.01
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--vendor",
+        choices=("quickbooks", "xero"),
+        default="quickbooks",
+        help="whose limits (default quickbooks)",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=30.0,
+        help="xero only: Xero's 60/minute runs this many times faster in the sandbox and the client "
+        "(default 30: a minute lasts 2 s)",
+    )
+    parser.add_argument(
         "--limit-per-minute",
         type=int,
         default=500,
@@ -79,7 +92,13 @@ def run(
     customers: int = 50,
     page_size: int = 20,
     warmup_seconds: float = 5.0,
+    vendor: str = "quickbooks",
+    time_scale: float = 30.0,
 ) -> dict[str, Any]:
+    if vendor == "xero":  # Xero's limit is fixed (60/minute) and time-scaled; its page size is 100
+        from bench import xero
+
+        return xero.ratelimit(seconds, workers, customers, warmup_seconds, time_scale)
     if not 1 <= limit_per_minute <= 500:
         raise SystemExit("--limit-per-minute must be 1..500 (QuickBooksConfig.requests_per_minute's range)")
     if seconds <= warmup_seconds or workers < 1 or customers < 1 or not 1 <= page_size <= 1000:

@@ -1,4 +1,7 @@
-"""The demo firm `make run` creates: an admin user and a QuickBooks connection to the sandbox.
+"""The demo firm `make run` creates: an admin user and QuickBooks and Xero connections to the sandbox.
+
+The sandbox's demo books overlap on purpose (its first 20 Xero contacts are the first 20 active
+QuickBooks customers): synced, they become 20 clients with two external references each.
 
 Idempotent: a second `make run` finds the firm and leaves it (and its synced data) alone.
 """
@@ -22,6 +25,7 @@ from core_api.tenancy import Role, issue_tenant_context
 log = logging.getLogger(__name__)
 DEMO_SLUG = "demo"
 DEMO_REALM = "9130357766920001"
+DEMO_XERO_TENANT = "8f0d3c1e-5a7b-4c2d-9e61-2b4a6c8d0e1f"  # the sandbox's SANDBOX_XERO_DEMO_TENANT_ID
 
 
 def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
@@ -50,6 +54,8 @@ def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
         repo = ConnectionRepository(session, tenant)
         if repo.find_account("quickbooks", DEMO_REALM) is None:
             _connect_quickbooks(session, repo, sandbox_url)
+        if repo.find_account("xero", DEMO_XERO_TENANT) is None:
+            _connect_xero(session, repo, sandbox_url)
     return tenant.firm_id
 
 
@@ -80,3 +86,38 @@ def _connect_quickbooks(session, repo: ConnectionRepository, sandbox_url: str) -
     seal_credentials(connection, credentials)
     repo.add(connection)
     log.info("demo QuickBooks connection created for realm %s", DEMO_REALM)
+
+
+def _connect_xero(session, repo: ConnectionRepository, sandbox_url: str) -> None:
+    from connectors import registry
+
+    spec = registry.get_connector("xero")
+    base = f"{sandbox_url.rstrip('/')}/xero"
+    grant = (
+        httpx.post(f"{base}/_sandbox/tenants/{DEMO_XERO_TENANT}/grant", json={}, timeout=10)
+        .raise_for_status()
+        .json()
+    )
+    config = spec.config_model.model_validate(
+        {
+            "tenant_id": DEMO_XERO_TENANT,
+            "client_id": grant["client_id"],
+            "accounting_url": f"{base}/api.xro/2.0",
+            "connections_url": f"{base}/connections",
+            "authorize_url": f"{base}/identity/connect/authorize",
+            "token_url": f"{base}/identity/connect/token",
+            "revocation_url": f"{base}/identity/connect/revocation",
+        }
+    )
+    credentials = spec.credentials_model.model_validate(
+        {"client_secret": grant["client_secret"], "refresh_token": grant["refresh_token"]}
+    )
+    connection = Connection(
+        provider="xero",
+        account_id=DEMO_XERO_TENANT,
+        display_name="Xero (sandbox)",
+        config=config.model_dump(mode="json"),
+    )
+    seal_credentials(connection, credentials)
+    repo.add(connection)
+    log.info("demo Xero connection created for tenant %s", DEMO_XERO_TENANT)

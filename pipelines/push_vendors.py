@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import dagster as dg
 from pydantic import BaseModel
 
 from connectors.base import ConflictError
@@ -21,36 +20,13 @@ from connectors.quickbooks.mapping import is_voided
 from connectors.records import CanonicalInvoice, ClientDetails
 from connectors.xero import push_mapping as xero_push
 from connectors.xero.config import XeroAccountingMapping, XeroCredentials
-from connectors.xero.mapping import contact_to_row, invoice_line_rows, parse_xero_datetime
-from connectors.xero.mapping import invoice_to_row as xero_invoice_to_row
-from core_api.models.warehouse_accounting import (
-    XERO_CONTACTS,
-    XERO_INVOICE_LINES,
-    XERO_INVOICES,
-)
+from connectors.xero.mapping import parse_xero_datetime
 from pipelines.assets.quickbooks import QUICKBOOKS
-from pipelines.streams import ChildSpec, StreamSpec
+from pipelines.assets.xero import XERO
+from pipelines.streams import StreamSpec
 
 QUICKBOOKS_STREAMS = {stream.name: stream for stream in QUICKBOOKS.streams}
-
-
-def _pushed_only(client: Any, cursor: str | None, page_size: int):
-    raise NotImplementedError("this spec stores pushed records; the pull declares its own stream")
-
-
-def _store(name: str, table, map_record, record_id, children: tuple[ChildSpec, ...] = ()) -> StreamSpec:
-    """A warehouse stream as the push writes it (same table, same row mapping as the pull's)."""
-    vendor = table.name.split("_", 1)[0]
-    return StreamSpec(
-        name=name,
-        asset_key=dg.AssetKey([vendor, name]),
-        table=table,
-        description=f"{table.name}, as pushed",
-        map_record=map_record,
-        record_id=record_id,
-        pages=_pushed_only,
-        children=children,
-    )
+XERO_STREAMS = {stream.name: stream for stream in XERO.streams}
 
 
 @dataclass(frozen=True)
@@ -139,14 +115,8 @@ XERO_PUSH = PushVendor(
     credentials_model=XeroCredentials,
     mapping_model=XeroAccountingMapping,
     stores={
-        "client": _store("contacts", XERO_CONTACTS, contact_to_row, lambda p: str(p["ContactID"])),
-        "invoice": _store(
-            "invoices",
-            XERO_INVOICES,
-            xero_invoice_to_row,
-            lambda p: str(p["InvoiceID"]),
-            (ChildSpec(XERO_INVOICE_LINES, "invoice_id", invoice_line_rows),),
-        ),
+        "client": XERO_STREAMS["contacts"],
+        "invoice": XERO_STREAMS["invoices"],
     },
     token_of=lambda record: record.get("UpdatedDateUTC"),
     push_client=_xero_client,

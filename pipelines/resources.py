@@ -69,26 +69,31 @@ class QuickBooksApi(dg.ConfigurableResource):
 
 
 class XeroApi(dg.ConfigurableResource):
-    """Builds the Xero client for one connection (organisation); retry/timeouts are operator-tunable."""
+    """Builds the Xero client for one connection (one organisation).
+
+    Xero's published limits are per organisation (60 calls/minute, 5,000/day, 5 at once): each client
+    enforces them from the connection's config; this adds the app-wide budget across organisations.
+    """
 
     timeout_seconds: float = 30.0
     max_attempts: int = 6
-    page_size: int = 1000
-    vendor_requests_per_second: float = 40.0  # across every organisation this process reaches
+    page_size: int = 100  # Xero's own page size; at 60 calls/minute, bigger pages mean fewer calls
+    # Xero allows an app 10,000 calls per minute across all its organisations.
+    vendor_requests_per_minute: float = 10_000.0
 
     def client(self, config: dict, credentials: dict, on_tokens):
         from connectors.base import RetryPolicy, TokenBucket, shared_bucket
         from connectors.xero.client import XeroClient
         from connectors.xero.config import XeroConfig, XeroCredentials
 
+        per_second = self.vendor_requests_per_minute / 60.0
         return XeroClient(
             XeroConfig.model_validate(config),
             XeroCredentials.model_validate(credentials),
             on_tokens=on_tokens,
-            retry_policy=RetryPolicy(max_attempts=self.max_attempts),
+            retry_policy=RetryPolicy(max_attempts=self.max_attempts, max_retry_after=300.0),
             vendor_bucket=shared_bucket(
-                f"xero:vendor:{self.vendor_requests_per_second}",
-                lambda: TokenBucket.per_second(self.vendor_requests_per_second),
+                f"xero:vendor:{self.vendor_requests_per_minute}", lambda: TokenBucket.per_second(per_second)
             ),
             timeout=self.timeout_seconds,
         )

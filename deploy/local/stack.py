@@ -10,6 +10,7 @@ run reuses the data. The end-to-end tests start the stack through this same scri
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -183,6 +184,11 @@ class Stack:
         sandbox_url = f"http://127.0.0.1:{self.ports.sandbox}"
         self.env["FIRMSYNC_SANDBOX_URL"] = sandbox_url
         self.env["FIRMSYNC_DATA_DIR"] = str(self.data_dir)
+        # "Connect QuickBooks/Xero" goes through the sandbox's OAuth apps, back to this API's callback.
+        api_url = f"http://127.0.0.1:{self.ports.api}"
+        self.env.setdefault("FIRMSYNC_OAUTH_APPS", json.dumps(sandbox_oauth_apps(sandbox_url)))
+        self.env.setdefault("FIRMSYNC_OAUTH_REDIRECT_BASE_URL", api_url)
+        self.env.setdefault("FIRMSYNC_APP_URL", api_url)
 
         self.run_once("migrate app schema", py, "-m", "core_api.manage", "migrate")
         self.run_once("migrate dagster storage", str(BIN / "dagster"), "instance", "migrate")
@@ -281,6 +287,37 @@ def _default_signals() -> None:
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
+
+
+def sandbox_oauth_apps(sandbox_url: str) -> dict[str, dict]:
+    """FIRMSYNC_OAUTH_APPS for the sandbox: its one QuickBooks and one Xero app (the sandbox's own
+    settings, so SANDBOX_* overrides apply to both sides), with every base URL on the sandbox."""
+    from connectors.sandbox.settings import SandboxSettings
+
+    sandbox = SandboxSettings()
+    qbo, xero = f"{sandbox_url}/quickbooks", f"{sandbox_url}/xero"
+    return {
+        "quickbooks": {
+            "client_id": sandbox.qbo_client_id,
+            "client_secret": sandbox.qbo_client_secret.get_secret_value(),
+            "config": {
+                "environment": "sandbox",
+                "api_base_url": qbo,
+                "discovery_url": f"{qbo}/.well-known/openid_sandbox_configuration",
+            },
+        },
+        "xero": {
+            "client_id": sandbox.xero_client_id,
+            "client_secret": sandbox.xero_client_secret.get_secret_value(),
+            "config": {
+                "accounting_url": f"{xero}/api.xro/2.0",
+                "connections_url": f"{xero}/connections",
+                "authorize_url": f"{xero}/identity/connect/authorize",
+                "token_url": f"{xero}/identity/connect/token",
+                "revocation_url": f"{xero}/identity/connect/revocation",
+            },
+        },
+    }
 
 
 def step(message: str) -> None:

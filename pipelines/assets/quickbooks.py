@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from string import Template
-
 import dagster as dg
-from sqlalchemy import text
 
 from connectors.quickbooks import mapping
 from connectors.quickbooks.config import QuickBooksCredentials
@@ -20,8 +17,10 @@ from core_api.models.warehouse_accounting import (
     QBO_PAYMENT_ALLOCATIONS,
     QBO_PAYMENTS,
 )
+from pipelines import client_merge
 from pipelines.assets.quickbooks_billing import merge_invoices, merge_payments
 from pipelines.checks import quickbooks_counted
+from pipelines.client_merge import ClientSource
 from pipelines.factory import FULL_REFRESH_TAG, REQUEST_TAG, build_vendor_definitions
 from pipelines.partitions import quickbooks_connections
 from pipelines.streams import CanonicalSpec, ChildSpec, StreamSpec, VendorSync
@@ -52,74 +51,24 @@ APP_CLIENTS = dg.AssetKey(["app", "clients_from_quickbooks"])
 APP_INVOICES = dg.AssetKey(["app", "invoices_from_quickbooks"])
 APP_PAYMENTS = dg.AssetKey(["app", "payments_from_quickbooks"])
 
-# QuickBooks appends " (deleted)" to an inactive customer's DisplayName; the client keeps its real name.
-CLIENT_NAME = (
-    "coalesce(regexp_replace(w.display_name, ' \\(deleted\\)$', ''), w.company_name, "
-    "'QuickBooks customer ' || w.external_id)"
-)
-
-
-def _sql(template: str):
-    return text(Template(template).substitute(client_name=CLIENT_NAME))
-
-
-MERGE_UPDATE = _sql(
-    """
-    update app.clients c set
-        name = $client_name,
-        email = w.email, phone = w.phone, address_line1 = w.address_line1, city = w.city,
-        region = w.region, postal_code = w.postal_code, country = w.country,
-        status = case when w.deleted_at is null then 'active' else 'inactive' end,
-        version = c.version + 1, updated_at = now()
-    from warehouse.quickbooks_customers w
-    join app.external_refs r
-      on r.connection_id = w.connection_id and r.entity = 'client' and r.external_id = w.external_id
-    where w.connection_id = :connection_id and w.firm_id = :firm_id and r.entity_id = c.id
-      and c.firm_id = :firm_id and c.deleted_at is null
-      and (c.name, c.email, c.phone, c.address_line1, c.city, c.region, c.postal_code, c.country, c.status)
-          is distinct from
-          ($client_name, w.email, w.phone, w.address_line1, w.city,
-           w.region, w.postal_code, w.country,
-           case when w.deleted_at is null then 'active' else 'inactive' end)
-    """
-)
-
-# `fresh` is referenced twice, so Postgres materialises it: each row keeps one generated id.
-MERGE_INSERT = _sql(
-    """
-    with fresh as (
-        select gen_random_uuid() as client_id, w.*
+CLIENTS = ClientSource(
+    provider="quickbooks",
+    # QuickBooks appends " (deleted)" to an inactive customer's DisplayName; the client keeps its real name.
+    rows="""
+        select w.firm_id, w.connection_id, w.external_id,
+               coalesce(regexp_replace(w.display_name, ' \\(deleted\\)$', ''), w.company_name,
+                        'QuickBooks customer ' || w.external_id) as name,
+               w.email, w.phone, w.address_line1, w.city, w.region, w.postal_code, w.country,
+               case when w.deleted_at is null then 'active' else 'inactive' end as status, w.updated_at
         from warehouse.quickbooks_customers w
         where w.connection_id = :connection_id and w.firm_id = :firm_id
-          and not exists (
-            select 1 from app.external_refs r
-            where r.connection_id = w.connection_id and r.entity = 'client' and r.external_id = w.external_id)
-    ), created as (
-        insert into app.clients (id, firm_id, name, email, phone, address_line1, city, region, postal_code,
-                                 country, status)
-        select w.client_id, w.firm_id, $client_name,
-               w.email, w.phone, w.address_line1, w.city, w.region, w.postal_code, w.country,
-               case when w.deleted_at is null then 'active' else 'inactive' end
-        from fresh w
-        returning id
-    )
-    insert into app.external_refs (id, firm_id, entity, entity_id, provider, connection_id, external_id)
-    select gen_random_uuid(), f.firm_id, 'client', f.client_id, 'quickbooks', f.connection_id, f.external_id
-    from fresh f join created c on c.id = f.client_id
-    """
-)
-
-LINKED = text(
-    "select count(*) from app.external_refs where connection_id = :connection_id and entity = 'client'"
+    """,
 )
 
 
 def merge_clients(session, tenant, connection_id) -> dict[str, int]:
-    params = {"connection_id": connection_id, "firm_id": tenant.firm_id}
-    updated = session.execute(MERGE_UPDATE, params).rowcount or 0
-    created = session.execute(MERGE_INSERT, params).rowcount or 0
-    linked = session.execute(LINKED, params).scalar_one()
-    return {"clients_created": created, "clients_updated": updated, "clients_linked": linked}
+    """Customers → app.clients (`pipelines/client_merge.py`: link by e-mail/name, outbox guard)."""
+    return client_merge.merge_clients(CLIENTS, session, tenant, connection_id)
 
 
 def _stream(name: str, table, description: str, map_record, *children: ChildSpec) -> StreamSpec:
@@ -151,7 +100,7 @@ QUICKBOOKS = VendorSync(
         _stream(
             "customers",
             QuickBooksCustomer.__table__,
-            "QuickBooks Online customers, inactive ones soft-deleted (query, then CDC).",
+            "QuickBooks Online customers, inactive ones soft-deleted (query on LastUpdatedTime).",
             mapping.customer_to_row,
         ),
         _stream(

@@ -74,6 +74,17 @@ def _login(stack: RunningStack) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+def _all_clients(stack: RunningStack, headers: dict) -> list[dict]:
+    clients: list[dict] = []
+    while True:
+        page = httpx.get(
+            f"{stack.api}/api/v1/clients", params={"limit": 200, "offset": len(clients)}, headers=headers
+        ).json()
+        clients += page["items"]
+        if not page["items"] or len(clients) >= page["total"]:
+            return clients
+
+
 def _sync_and_wait(stack: RunningStack, headers: dict, connection_id: str, timeout: float = 300) -> dict:
     response = httpx.post(f"{stack.api}/api/v1/connections/{connection_id}/sync", headers=headers)
     assert response.status_code == 202, response.text
@@ -131,9 +142,20 @@ def test_make_run_stack_end_to_end(tmp_path):
         assert f"http://127.0.0.1:{ports['FIRMSYNC_API_PORT']}" in output and DEMO["email"] in output
         headers = _login(stack)
 
-        # The demo firm comes connected to the sandbox's demo company (a few hundred customers).
-        demo = httpx.get(f"{stack.api}/api/v1/connections", headers=headers).json()["items"]
-        assert [c["provider"] for c in demo] == ["quickbooks"]
+        # The demo firm comes connected to the sandbox's demo company in QuickBooks (a few hundred customers)
+        # and its demo organisation in Xero (the same first 20 clients, and others).
+        demo = {
+            c["provider"]: c["id"]
+            for c in httpx.get(f"{stack.api}/api/v1/connections", headers=headers).json()["items"]
+        }
+        assert sorted(demo) == ["quickbooks", "xero"]
+
+        # "Connect Xero" works out of the box: the flow starts at the sandbox, which redirects back here.
+        started = httpx.post(f"{stack.api}/api/v1/connections/oauth/xero/start", json={}, headers=headers)
+        assert started.status_code == 201, started.text
+        consent = httpx.get(started.json()["authorization_url"], follow_redirects=False)
+        assert consent.status_code == 302
+        assert consent.headers["location"].startswith(f"{stack.api}/api/v1/oauth/xero/callback?")
 
         # A firm admin connects another QuickBooks company through the API, by configuration alone.
         realm = httpx.post(
@@ -155,13 +177,16 @@ def test_make_run_stack_end_to_end(tmp_path):
         assert created.status_code == 201, created.text
         second = created.json()["id"]
 
-        demo_request = _sync_and_wait(stack, headers, demo[0]["id"])
+        _sync_and_wait(stack, headers, demo["quickbooks"])
+        _sync_and_wait(stack, headers, demo["xero"])
         second_request = _sync_and_wait(stack, headers, second)
         assert second_request["records"] == 25
 
-        clients = httpx.get(f"{stack.api}/api/v1/clients", params={"limit": 200}, headers=headers).json()
-        assert clients["total"] == demo_request["records"] + 25 and demo_request["records"] >= 200
-        assert all(c["external_refs"][0]["provider"] == "quickbooks" for c in clients["items"])
+        clients = _all_clients(stack, headers)
+        providers = [sorted({r["provider"] for r in c["external_refs"]}) for c in clients]
+        assert len(clients) >= 300 and all(providers)
+        # The demo's shared clients are one client each, known to both vendors.
+        assert providers.count(["quickbooks", "xero"]) >= 15
         connection = httpx.get(f"{stack.api}/api/v1/connections/{second}", headers=headers).json()
         assert connection["last_sync"]["status"] == "succeeded" and connection["last_sync"]["records"] == 25
 
@@ -185,7 +210,7 @@ def test_make_run_stack_end_to_end(tmp_path):
     try:
         again.wait_ready()
         headers = _login(again)
-        assert httpx.get(f"{again.api}/api/v1/clients", headers=headers).json()["total"] == clients["total"]
-        assert httpx.get(f"{again.api}/api/v1/connections", headers=headers).json()["total"] == 2
+        assert httpx.get(f"{again.api}/api/v1/clients", headers=headers).json()["total"] == len(clients)
+        assert httpx.get(f"{again.api}/api/v1/connections", headers=headers).json()["total"] == 3
     finally:
         assert again.stop() == 0

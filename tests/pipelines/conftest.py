@@ -15,7 +15,7 @@ from core_api.db import owner_engine, session_factory, tenant_session
 from core_api.models import Firm
 from core_api.tenancy import Role, TenantContext, issue_tenant_context
 from pipelines.partitions import quickbooks_connections
-from pipelines.resources import FirmsyncDatabase, QuickBooksApi
+from pipelines.resources import FirmsyncDatabase, QuickBooksApi, XeroApi
 
 
 @dataclass
@@ -37,7 +37,35 @@ def instance():
 
 @pytest.fixture
 def resources():
-    return {"db": FirmsyncDatabase(), "quickbooks": QuickBooksApi(timeout_seconds=5, max_attempts=3)}
+    return {
+        "db": FirmsyncDatabase(),
+        "quickbooks": QuickBooksApi(timeout_seconds=5, max_attempts=3),
+        "xero": XeroApi(timeout_seconds=5, max_attempts=8),
+    }
+
+
+def new_firm() -> TenantContext:
+    tenant = issue_tenant_context(uuid.uuid4(), Role.firm_admin)
+    with tenant_session(tenant, session_factory(owner_engine())) as session:
+        session.add(Firm(id=tenant.firm_id, name="Sync Test LLP", slug=f"sync-{tenant.firm_id.hex[:12]}"))
+    return tenant
+
+
+def add_connection(tenant: TenantContext, body: dict) -> uuid.UUID:
+    """A connection created through the API's service (validation, sealing), for `tenant`'s firm."""
+    from core_api.db import bind_tenant
+
+    with session_factory(owner_engine())() as session:
+        bind_tenant(session, tenant)
+        return create_connection(session, tenant, ConnectionCreate(**body)).id
+
+
+def make_xero_target(sandbox, tenant: TenantContext | None = None, **spec) -> SyncTarget:
+    """A fresh sandbox organisation (`spec`: the admin API's tenant body) connected to a firm."""
+    organisation = sandbox.new_xero_tenant(**spec)
+    tenant = tenant or new_firm()
+    connection_id = add_connection(tenant, sandbox.xero_connection_body(organisation, webhook_key="whk"))
+    return SyncTarget(tenant=tenant, connection_id=connection_id, realm=organisation)
 
 
 def make_target(sandbox, customers: int = 40, seed: int = 7, invoices: int = 0) -> SyncTarget:

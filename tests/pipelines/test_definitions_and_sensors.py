@@ -10,7 +10,7 @@ from core_api.db import tenant_session
 from core_api.models import Connection
 from pipelines.assets.quickbooks import FULL_REFRESH_TAG, REQUEST_TAG
 from pipelines.definitions import defs
-from pipelines.partitions import quickbooks_connections
+from pipelines.partitions import quickbooks_connections, xero_connections
 from pipelines.resources import FirmsyncDatabase
 from pipelines.sensors import connection_partitions, sync_requests
 from tests.pipelines.conftest import make_target
@@ -28,11 +28,35 @@ def test_definitions_load_and_every_job_resolves():
         "outbox_push",
     }
     assert {"quickbooks_push_outbox", "xero_push_outbox"} <= jobs
-    assert {s.name for s in repo.schedule_defs} == {"quickbooks_sweep"}
+    assert {s.name for s in repo.schedule_defs} == {"quickbooks_sweep", "xero_sweep"}
     spec = defs.get_assets_def(dg.AssetKey(["quickbooks", "customers"]))
     assert spec.partitions_def == quickbooks_connections
     assert spec.op.pool == "quickbooks"
     assert spec.op.retry_policy is not None
+
+
+def test_xero_is_declared_like_quickbooks():
+    assert {"xero_sync_job", "xero_sweep_job"} <= {job.name for job in defs.resolve_all_job_defs()}
+    streams = ["contacts", "invoices", "payments", "credit_notes", "items", "accounts"]
+    sync = defs.get_assets_def(dg.AssetKey(["xero", "contacts"]))
+    assert {key.path[1] for key in sync.keys} == set(streams)
+    assert sync.partitions_def == xero_connections and sync.op.pool == "xero"
+    assert all(sync.specs_by_key[dg.AssetKey(["xero", s])].group_name == "xero" for s in streams)
+    assert {"xero", "postgres"} <= set(sync.specs_by_key[dg.AssetKey(["xero", "invoices"])].kinds)
+    merge = defs.get_assets_def(dg.AssetKey(["app", "clients_from_xero"]))
+    assert merge.partitions_def == xero_connections
+    assert set(merge.asset_deps[merge.key]) == {
+        dg.AssetKey(["xero", "contacts"]),
+        dg.AssetKey(["xero", "invoices"]),
+    }
+    # Count checks where Xero says the size in one call (paged collections), integrity checks everywhere.
+    counted = {
+        spec.asset_key.path[1]
+        for check in defs.asset_checks or []
+        for spec in check.check_specs
+        if spec.name == "row_count_matches_source" and spec.asset_key.path[0] == "xero"
+    }
+    assert counted == {"contacts", "invoices", "payments", "credit_notes"}
 
 
 def _request_sync(target, *, full_refresh=False):

@@ -84,6 +84,36 @@ class SandboxServer:
             "credentials": {"client_secret": realm["client_secret"], "refresh_token": realm["refresh_token"]},
         }
 
+    @property
+    def xero(self) -> str:
+        return f"{self.url}/xero"
+
+    def new_xero_tenant(self, **spec) -> dict:
+        """A fresh Xero organisation (`POST /xero/_sandbox/tenants` body) and the tokens of its consent."""
+        response = httpx.post(f"{self.xero}/_sandbox/tenants", json=spec)
+        response.raise_for_status()
+        return response.json()
+
+    def xero_connection_body(self, tenant: dict, **credentials: str) -> dict:
+        """A POST /api/v1/connections body for a sandbox organisation (extra credentials: `webhook_key`)."""
+        return {
+            "provider": "xero",
+            "config": {
+                "tenant_id": tenant["tenant_id"],
+                "client_id": tenant["client_id"],
+                "accounting_url": f"{self.xero}/api.xro/2.0",
+                "connections_url": f"{self.xero}/connections",
+                "authorize_url": f"{self.xero}/identity/connect/authorize",
+                "token_url": f"{self.xero}/identity/connect/token",
+                "revocation_url": f"{self.xero}/identity/connect/revocation",
+            },
+            "credentials": {
+                "client_secret": tenant["client_secret"],
+                "refresh_token": tenant["refresh_token"],
+                **credentials,
+            },
+        }
+
     def stop(self) -> None:
         stop(self.proc)
         self.log.close()

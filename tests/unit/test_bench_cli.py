@@ -83,6 +83,15 @@ def test_incremental_loads_every_change_through_the_connector() -> None:
     assert figures["full_api_calls"] >= 1 and figures["incremental_api_calls"] >= 1
 
 
+def test_incremental_for_xero_reads_only_the_changes_under_a_time_scaled_limit() -> None:
+    figures = bench("incremental", "--vendor", "xero", "--records", "300", "--changed", "0.05")
+    assert not INCREMENTAL_KEYS - figures.keys() - {"rate_limit_per_minute"}
+    assert figures["vendor"] == "xero" and figures["time_scale"] == 60
+    assert figures["warehouse_rows"] == 300 and figures["full_rows_inserted"] == 300
+    assert figures["changed_records"] == figures["changed_rows_loaded"] == 15
+    assert figures["incremental_api_calls"] <= figures["api_calls_target"] == 2
+
+
 @pytest.mark.parametrize("args", [["nope"], ["load", "--rows", "x"]])
 def test_bad_arguments_fail_without_figures(args: list[str]) -> None:
     done = subprocess.run(
