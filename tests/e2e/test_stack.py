@@ -180,7 +180,12 @@ def test_make_run_stack_end_to_end(tmp_path):
         _sync_and_wait(stack, headers, demo["quickbooks"])
         _sync_and_wait(stack, headers, demo["xero"])
         second_request = _sync_and_wait(stack, headers, second)
-        assert second_request["records"] == 25
+        # Every stream's records count: the 25 customers plus the company's starting items and accounts
+        # (a new sandbox company has no sales yet), as the sandbox itself reports them.
+        held = httpx.get(f"{stack.sandbox}/quickbooks/_sandbox/realms/{realm['realm_id']}").json()["counts"]
+        synced = held["Customer"] + held["Item"] + held["Account"]
+        assert held["Customer"] == 25 and held.get("Invoice", 0) == 0
+        assert second_request["records"] == synced
 
         clients = _all_clients(stack, headers)
         providers = [sorted({r["provider"] for r in c["external_refs"]}) for c in clients]
@@ -188,7 +193,9 @@ def test_make_run_stack_end_to_end(tmp_path):
         # The demo's shared clients are one client each, known to both vendors.
         assert providers.count(["quickbooks", "xero"]) >= 15
         connection = httpx.get(f"{stack.api}/api/v1/connections/{second}", headers=headers).json()
-        assert connection["last_sync"]["status"] == "succeeded" and connection["last_sync"]["records"] == 25
+        assert (
+            connection["last_sync"]["status"] == "succeeded" and connection["last_sync"]["records"] == synced
+        )
 
         # Dagster agrees: the run keyed by the request succeeded and the partition is materialised.
         # (The request is marked succeeded by the run's last step, moments before the run itself ends.)
