@@ -185,7 +185,9 @@ def test_make_run_stack_end_to_end(tmp_path):
         held = httpx.get(f"{stack.sandbox}/quickbooks/_sandbox/realms/{realm['realm_id']}").json()["counts"]
         synced = held["Customer"] + held["Item"] + held["Account"]
         assert held["Customer"] == 25 and held.get("Invoice", 0) == 0
-        assert second_request["records"] == synced
+        # The cadence sweep may sync a new connection before this request's run gets to it; the request then
+        # finds nothing new. Either way every record of the company is there exactly once (checked below).
+        assert second_request["records"] in (synced, 0)
 
         clients = _all_clients(stack, headers)
         providers = [sorted({r["provider"] for r in c["external_refs"]}) for c in clients]
@@ -193,9 +195,10 @@ def test_make_run_stack_end_to_end(tmp_path):
         # The demo's shared clients are one client each, known to both vendors.
         assert providers.count(["quickbooks", "xero"]) >= 15
         connection = httpx.get(f"{stack.api}/api/v1/connections/{second}", headers=headers).json()
-        assert (
-            connection["last_sync"]["status"] == "succeeded" and connection["last_sync"]["records"] == synced
-        )
+        assert connection["last_sync"]["status"] == "succeeded"
+        assert connection["last_sync"]["records"] in (synced, 0)
+        second_clients = [c for c in clients if any(r["connection_id"] == second for r in c["external_refs"])]
+        assert len(second_clients) == 25
 
         # Dagster agrees: the run keyed by the request succeeded and the partition is materialised.
         # (The request is marked succeeded by the run's last step, moments before the run itself ends.)
