@@ -58,8 +58,13 @@ class OAuthFlow:
     revoke: Callable[[BaseModel, BaseModel], None]
 
 
+def code_challenge(verifier: str) -> str:
+    """S256: BASE64URL(SHA256(verifier)) without padding (RFC 7636 §4.2)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
 def pkce_pair() -> tuple[str, str]:
     """(code_verifier, S256 code_challenge) per RFC 7636."""
     verifier = secrets.token_urlsafe(64)[:96]
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
+    return verifier, code_challenge(verifier)

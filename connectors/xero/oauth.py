@@ -12,8 +12,6 @@ each through xero-python's ApiClient, with typed errors and retries like the cli
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,7 +23,7 @@ from pydantic import SecretStr
 from xero_python.api_client.oauth2 import OAuth2Token
 
 from connectors.base import PermanentError, RetryPolicy, TokenSet, retrying
-from connectors.oauth import OAuthAccount, OAuthApp, OAuthFlow, OAuthGrant
+from connectors.oauth import OAuthAccount, OAuthApp, OAuthFlow, OAuthGrant, code_challenge
 from connectors.xero.client import DEFAULT_RETRY_POLICY, REFRESH_TOKEN_LIFETIME
 from connectors.xero.config import XeroApp, XeroConfig, XeroCredentials
 from connectors.xero.transport import PROVIDER, ConfiguredTokenApi, ConnectionsApi, api_client, json_body
@@ -44,12 +42,6 @@ class Pkce:
 
     def __repr__(self) -> str:
         return f"Pkce(challenge={self.challenge!r}, method={self.method!r})"
-
-
-def code_challenge(verifier: str) -> str:
-    """S256: BASE64URL(SHA256(verifier)) without padding (RFC 7636 §4.2)."""
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def new_pkce() -> Pkce:
