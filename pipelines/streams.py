@@ -77,3 +77,8 @@ class VendorSync:
     streams: tuple[StreamSpec, ...]
     canonical: tuple[CanonicalSpec, ...] = field(default=())
     kinds: frozenset[str] = frozenset()
+    # An incremental sync's reads of every stream in one vendor call, where the API has one (QuickBooks
+    # CDC takes many entities): (client, {stream: cursor}, page_size) → {stream: Page}, or None when it
+    # cannot answer for all of them (a stream without a cursor, a cursor too old, too many changes) and
+    # each stream is read on its own. The engine loads such an answer in one transaction.
+    read_changes: Callable[[Any, dict[str, str | None], int], dict[str, Page] | None] | None = None

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import cast, delete, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
-from connectors.base import AuthError, CursorExpiredError, PermanentError
+from connectors.base import AuthError, CursorExpiredError, Page, PermanentError
 from core_api.connections.repository import ConnectionRepository
 from core_api.models import DeadLetter
 from core_api.tenancy import TenantContext
@@ -33,6 +33,7 @@ from pipelines.streams import StreamSpec, VendorSync
 from pipelines.sync_status import mark_connection, mark_request
 
 log = logging.getLogger(__name__)
+UNREAD = object()  # sync_stream reads its own cursor
 
 
 class SyncFailed(Exception):
@@ -106,18 +107,30 @@ def sync_connection(
     result = ConnectionResult(connection_id=connection_id, tenant=tenant)
     try:
         client = client_factory.client(connection.config, tokens.load(), on_tokens=tokens.save)
-        for stream in vendor.streams:
-            result.streams[stream.name] = sync_stream(
-                db,
-                tenant,
-                vendor.provider,
-                connection_id,
-                client,
-                stream,
-                full_refresh=full_refresh,
-                page_size=page_size,
-                window=window,
-            )
+        with db.tenant(tenant) as session:
+            cursors = {} if full_refresh else ConnectionRepository(session, tenant).get_cursors(connection_id)
+        changes = None
+        if vendor.read_changes is not None and window is None and not full_refresh:
+            names = [stream.name for stream in vendor.streams]
+            changes = vendor.read_changes(client, {name: cursors.get(name) for name in names}, page_size)
+        if changes is not None:
+            result.streams = _load_changes(db, tenant, vendor, connection_id, changes)
+        else:
+            for stream in vendor.streams:
+                result.streams[stream.name] = sync_stream(
+                    db,
+                    tenant,
+                    vendor.provider,
+                    connection_id,
+                    client,
+                    stream,
+                    full_refresh=full_refresh,
+                    page_size=page_size,
+                    window=window,
+                    cursor=cursors.get(stream.name),
+                    count_rows=False,
+                )
+        _count_rows(db, tenant, connection_id, vendor.streams, result.streams)
     except (AuthError, PermanentError) as exc:
         status = "needs_reauth" if isinstance(exc, AuthError) else "error"
         mark_connection(db, tenant, connection_id, outcome="failed", error=str(exc), status=status)
@@ -125,6 +138,47 @@ def sync_connection(
         raise SyncFailed(f"{type(exc).__name__}: {exc}", permanent=True) from exc
     result.token_refreshes = tokens.refreshes
     return result
+
+
+def _load_changes(
+    db: FirmsyncDatabase, tenant: TenantContext, vendor: VendorSync, connection_id: uuid.UUID, changes
+) -> dict[str, StreamResult]:
+    """Every stream's changes, read by the vendor in one call, loaded with their cursors in ONE
+    transaction: a connection with a handful of changes costs one round of writes, not one per stream."""
+    synced_at = datetime.now(UTC)
+    results = {}
+    with db.tenant(tenant) as session:
+        for stream in vendor.streams:
+            started = time.perf_counter()
+            result = StreamResult(stream=stream.name)
+            _load_page(
+                session,
+                tenant,
+                vendor.provider,
+                connection_id,
+                stream,
+                changes[stream.name],
+                synced_at,
+                result,
+            )
+            result.seconds = time.perf_counter() - started
+            results[stream.name] = result
+    return results
+
+
+def _count_rows(db, tenant, connection_id, streams, results: dict[str, StreamResult]) -> None:
+    """Each stream's rows for the connection (the assets' `dagster/row_count`), in one query."""
+    counts = [
+        select(func.count())
+        .select_from(s.table)
+        .where(s.table.c.connection_id == connection_id)
+        .scalar_subquery()
+        for s in streams
+    ]
+    with db.tenant(tenant) as session:
+        row = session.execute(select(*counts)).one()
+    for stream, count in zip(streams, row, strict=True):
+        results[stream.name].rows_in_table = count
 
 
 def sync_stream(
@@ -138,7 +192,10 @@ def sync_stream(
     full_refresh: bool,
     page_size: int,
     window: tuple[datetime, datetime | None] | None = None,
+    cursor: str | None | object = UNREAD,
+    count_rows: bool = True,
 ) -> StreamResult:
+    """One stream from its stored cursor (or `cursor`, when the caller read every stream's at once)."""
     started = time.perf_counter()
     if window is not None:
         # A backfill of [start, end): read from start, keep what changed before end, leave the cursor alone.
@@ -160,12 +217,11 @@ def sync_stream(
         result.seconds = time.perf_counter() - started
         return result
     result = StreamResult(stream=stream.name, full_refresh=full_refresh)
-    with db.tenant(tenant) as session:
-        cursor = (
-            None
-            if full_refresh
-            else ConnectionRepository(session, tenant).get_cursor(connection_id, stream.name)
-        )
+    if full_refresh:
+        cursor = None
+    elif cursor is UNREAD:
+        with db.tenant(tenant) as session:
+            cursor = ConnectionRepository(session, tenant).get_cursor(connection_id, stream.name)
     synced_at = datetime.now(UTC)
     try:
         _load_pages(db, tenant, provider, connection_id, client, stream, cursor, page_size, synced_at, result)
@@ -178,11 +234,8 @@ def sync_stream(
         _load_pages(db, tenant, provider, connection_id, client, stream, None, page_size, synced_at, result)
     if result.full_refresh:
         result.removed = _soft_delete_missing(db, tenant, connection_id, stream, synced_at)
-    with db.tenant(tenant) as session:
-        table = stream.table
-        result.rows_in_table = session.scalar(
-            select(func.count()).select_from(table).where(table.c.connection_id == connection_id)
-        )
+    if count_rows:
+        _count_rows(db, tenant, connection_id, [stream], {stream.name: result})
     result.seconds = time.perf_counter() - started
     return result
 
@@ -204,33 +257,63 @@ def _load_pages(
 ) -> None:
     read = stream.window_pages if keep_cursor and stream.window_pages is not None else stream.pages
     for page in read(client, cursor, page_size):
-        rows, children, tombstones, dead = [], [], [], []
-        for payload in page.records:
-            try:
-                row, kids = _mapped(stream, payload, tenant, connection_id, synced_at)
-                if until is not None and row.get("updated_at") is not None and row["updated_at"] >= until:
-                    continue  # outside the backfill window
-                if stream.tombstone(payload):
-                    tombstones.append((row, payload))
-                    continue
-                rows.append(row)
-                children.append(kids)
-            except Exception as exc:  # a bad record must not sink its page: it is kept for re-processing
-                dead.append((payload, f"{type(exc).__name__}: {exc}"))
         with db.tenant(tenant) as session:
-            touch = ("synced_at", "deleted_at") if result.full_refresh else ()
-            stats = write_rows(session, stream, connection_id, rows, children, touch=touch)
-            stats = stats + mark_tombstones(session, stream, tombstones)
-            for payload, error in dead:
-                record_dead_letter(session, tenant, provider, connection_id, stream, payload, error)
-            if not keep_cursor:
-                ConnectionRepository(session, tenant).save_cursor(connection_id, stream.name, page.cursor)
-        result.inserted += stats.inserted
-        result.updated += stats.updated
-        result.unchanged += stats.unchanged
-        result.dead_lettered += len(dead)
-        result.pages += 1
-        result.cursor = page.cursor
+            _load_page(
+                session,
+                tenant,
+                provider,
+                connection_id,
+                stream,
+                page,
+                synced_at,
+                result,
+                until=until,
+                keep_cursor=keep_cursor,
+            )
+
+
+def _load_page(
+    session,
+    tenant: TenantContext,
+    provider: str,
+    connection_id: uuid.UUID,
+    stream: StreamSpec,
+    page: Page,
+    synced_at: datetime,
+    result: StreamResult,
+    *,
+    until: datetime | None = None,
+    keep_cursor: bool = False,
+) -> None:
+    """One page: mapped, written with its dead letters and (unless a backfill) its cursor, in `session`'s
+    transaction."""
+    rows, children, tombstones, dead = [], [], [], []
+    for payload in page.records:
+        try:
+            row, kids = _mapped(stream, payload, tenant, connection_id, synced_at)
+            if until is not None and row.get("updated_at") is not None and row["updated_at"] >= until:
+                continue  # outside the backfill window
+            if stream.tombstone(payload):
+                tombstones.append((row, payload))
+                continue
+            rows.append(row)
+            children.append(kids)
+        except Exception as exc:  # a bad record must not sink its page: it is kept for re-processing
+            dead.append((payload, f"{type(exc).__name__}: {exc}"))
+    touch = ("synced_at", "deleted_at") if result.full_refresh else ()
+    stats = write_rows(session, stream, connection_id, rows, children, touch=touch)
+    if tombstones:
+        stats = stats + mark_tombstones(session, stream, tombstones)
+    for payload, error in dead:
+        record_dead_letter(session, tenant, provider, connection_id, stream, payload, error)
+    if not keep_cursor:
+        ConnectionRepository(session, tenant).save_cursor(connection_id, stream.name, page.cursor)
+    result.inserted += stats.inserted
+    result.updated += stats.updated
+    result.unchanged += stats.unchanged
+    result.dead_lettered += len(dead)
+    result.pages += 1
+    result.cursor = page.cursor
 
 
 def _mapped(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -158,6 +158,7 @@ class QuickBooksClient:
         self._auth_client: MeteredAuthClient | None = None
         self._sdk: QuickBooks | None = None
         self._token_lock = threading.RLock()
+        self._answered_at: StreamCursor | None = None  # QuickBooks' time at its last query answer
 
     def __repr__(self) -> str:
         return (
@@ -283,6 +284,8 @@ class QuickBooksClient:
     def query(self, statement: str) -> dict[str, Any]:
         """Run one statement of the QBO query language; returns its `QueryResponse` object."""
         result = self._call(lambda sdk: sdk.query(statement))
+        if isinstance(result, dict) and result.get("time"):
+            self._answered_at = StreamCursor.parse(str(result["time"]))
         response = result.get("QueryResponse") if isinstance(result, dict) else None
         if not isinstance(response, dict):
             raise PermanentError(PROVIDER, "query answer has no QueryResponse object")
@@ -313,7 +316,14 @@ class QuickBooksClient:
         self, stream: str, since: str | None = None, page_size: int = MAX_PAGE_SIZE
     ) -> Iterator[Page]:
         """Records changed at or after `since` (all when None) by query; see `EntityPager`."""
-        return EntityPager(self.query, entity(stream), page_size=page_size).pages(since)
+        return EntityPager(self.query, entity(stream), page_size=page_size, settled_at=self._settled).pages(
+            since
+        )
+
+    def _settled(self) -> StreamCursor | None:
+        """QuickBooks' time at its last query answer, less the settle margin CDC cursors keep too."""
+        answered = self._answered_at
+        return None if answered is None else StreamCursor(answered.value - CDC_SETTLE)
 
     def customer_pages(self, since: str | None = None, page_size: int = MAX_PAGE_SIZE) -> Iterator[Page]:
         """Customers changed at or after `since` (all when None), active and inactive alike."""
@@ -349,6 +359,31 @@ class QuickBooksClient:
                 f"more than {CDC_MAX_OBJECTS} {of.stream} changed since {since}: CDC cannot list them",
             )
         yield Page(changes.records[of.stream], changes.cursor, has_more=False)
+
+    def changed_pages(self, cursors: Mapping[str, str | None]) -> dict[str, Page] | None:
+        """Every stream's changes since its cursor in ONE CDC call (any of the six entities may be asked
+        for together), each stream's page carrying the call's cursor. None when CDC cannot answer for all
+        of them: a stream with no cursor yet, the oldest cursor beyond CDC's 30 days, or 1,000 objects or
+        more (CDC's cap); the caller then reads each stream through `stream_pages`. Reading from the
+        oldest cursor re-reads a few records of the other streams, which upserts leave unchanged."""
+        if not cursors or any(cursor is None for cursor in cursors.values()):
+            return None
+        since = min((_cursor(cursor) for cursor in cursors.values()), key=lambda c: c.value)
+        if not self.cdc_reaches(since.value):
+            return None
+        changes = self.changes_since(list(cursors), since)
+        if changes.truncated:
+            return None
+        # A stream whose cursor is already past the call's (a record edited within CDC's settle minute)
+        # keeps its own: cursors never move backwards.
+        return {
+            stream: Page(
+                changes.records[entity(stream).stream],
+                StreamCursor.latest(cursor, changes.cursor),
+                has_more=False,
+            )
+            for stream, cursor in cursors.items()
+        }
 
     def cdc_reaches(self, since: str | datetime) -> bool:
         """Whether change data capture still covers changes since `since`."""

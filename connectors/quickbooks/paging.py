@@ -38,11 +38,15 @@ class EntityPager:
       inactive ones out otherwise, and inactive is how they are deleted.
     - Every page's cursor is the max LastUpdatedTime emitted so far. Resuming from it with `>=`
       re-reads only that timestamp's rows (at-least-once at the boundary; loads are upserts).
+    - The last page's cursor is at least `settled_at()` (QuickBooks' own time at the last answer, less a
+      settle margin for writes in flight) when given: a stream with no records, or none edited for months,
+      still gets a recent cursor, so change data capture (30 days) can take over from the query.
     """
 
     run_query: Callable[[str], dict[str, Any]]
     entity: QboEntity
     page_size: int = MAX_PAGE_SIZE
+    settled_at: Callable[[], StreamCursor | None] | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.page_size <= MAX_PAGE_SIZE:
@@ -83,6 +87,9 @@ class EntityPager:
                 cursor = top
 
             if len(rows) < self.page_size:
+                settled = self.settled_at() if self.settled_at is not None else None
+                if settled is not None and (cursor is None or settled > cursor):
+                    cursor = settled
                 yield Page(fresh, _serialise(cursor), has_more=False)
                 return
 

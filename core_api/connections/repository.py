@@ -95,6 +95,15 @@ class ConnectionRepository:
             )
         )
 
+    def get_cursors(self, connection_id: uuid.UUID) -> dict[str, str | None]:
+        """Every stream's cursor of the connection, in one query (a sync reads them all at its start)."""
+        rows = self.session.execute(
+            select(SyncState.stream, SyncState.cursor).where(
+                SyncState.firm_id == self.tenant.firm_id, SyncState.connection_id == connection_id
+            )
+        )
+        return {stream: cursor for stream, cursor in rows}
+
     def save_cursor(self, connection_id: uuid.UUID, stream: str, cursor: str | None) -> None:
         stmt = insert(SyncState).values(
             firm_id=self.tenant.firm_id, connection_id=connection_id, stream=stream, cursor=cursor

@@ -132,6 +132,8 @@ QUICKBOOKS = VendorSync(
             mapping.account_to_row,
         ),
     ),
+    # Within CDC's reach, one call brings every stream's changes (issue 4's sweep: 1 call per connection).
+    read_changes=lambda client, cursors, page_size: client.changed_pages(cursors),
     canonical=(
         CanonicalSpec(
             asset_key=APP_CLIENTS,

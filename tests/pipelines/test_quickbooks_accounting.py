@@ -281,7 +281,13 @@ def test_incremental_sync_takes_edits_voids_and_deletes_and_a_deleted_payment_re
     _admin(sandbox, books, f"entities/Invoice/{deleted['Id']}/delete")
     _admin(sandbox, books, f"entities/Payment/{gone_payment['Id']}/delete")
 
+    stats_url = f"{sandbox.quickbooks}/_sandbox/realms/{books.realm['realm_id']}/stats"
+    httpx.delete(stats_url).raise_for_status()
     result = _materialize(books, instance)
+    # Every stream's changes (all six) came in ONE CDC call, and nothing else was asked.
+    by_path = httpx.get(stats_url).json()["by_path"]
+    assert list(by_path) == [f"/v3/company/{books.realm['realm_id']}/cdc"], by_path
+    assert sum(by_path[next(iter(by_path))].values()) == 1, by_path
     # Exactly those: three invoices edited at QuickBooks, one revised by its payment's deletion; one payment.
     assert _meta(result, INVOICES)["rows_updated"] == 4 and _meta(result, INVOICES)["rows_inserted"] == 0
     assert _meta(result, PAYMENTS)["rows_updated"] == 1 and _meta(result, PAYMENTS)["rows_inserted"] == 0

@@ -24,7 +24,8 @@ RESOURCES = {
 
 def _vendor_with(**stream_changes):
     stream = dataclasses.replace(QUICKBOOKS.streams[0], **stream_changes)
-    return dataclasses.replace(QUICKBOOKS, streams=(stream,))
+    # The per-stream path (the replaced `pages`), not the vendor's one-call read of every stream.
+    return dataclasses.replace(QUICKBOOKS, streams=(stream,), read_changes=None)
 
 
 def _scalar(target, sql, **params):
