@@ -243,6 +243,45 @@ class StreamChecks:
             outcomes.append(self.row_count(db, vendor, connection_id))
         return [o.evaluation(self.asset_key, str(connection_id)) for o in outcomes]
 
+    def sweep_failures(
+        self,
+        session: Session,
+        cursors: Mapping[uuid.UUID, tuple[str | None, str | None]],
+    ) -> dict[uuid.UUID, list[Outcome]]:
+        """The integrity checks for every connection a sweep synced, set-based: one query per check for all
+        of them, not one per connection; only the failures come back, by connection, with the same metadata
+        as a partition's own evaluation. `cursors`: each connection's stream cursor before and after its sync
+        in the sweep — the cursor check compares the two (no event-log read per connection). `session`: owner.
+        """
+        ids = list(cursors)
+        if not ids:
+            return {}
+        t = self.table
+        keys = [t.c[c] for c in dict.fromkeys(("connection_id", *self.key_columns))]
+        doubled = (
+            select(t.c.connection_id)
+            .where(t.c.connection_id.in_(ids))
+            .group_by(*keys)
+            .having(func.count() > 1)
+            .subquery()
+        )
+        wrong_firm = (
+            select(t.c.connection_id)
+            .join(Connection, Connection.id == t.c.connection_id)
+            .where(t.c.connection_id.in_(ids), t.c.firm_id.is_distinct_from(Connection.firm_id))
+            .group_by(t.c.connection_id)
+        )
+        failures: dict[uuid.UUID, list[Outcome]] = {}
+        for cid in session.scalars(select(doubled.c.connection_id).distinct()):
+            failures.setdefault(cid, []).append(self._unique_keys(session, cid))
+        for cid in session.scalars(wrong_firm):
+            failures.setdefault(cid, []).append(self._firm_matches(session, cid))
+        for cid, (before, now) in cursors.items():
+            outcome = self._cursor_outcome(before, now)
+            if not outcome.passed:
+                failures.setdefault(cid, []).append(outcome)
+        return failures
+
     # ---- the checks
 
     def _unique_keys(self, session: Session, connection_id: uuid.UUID) -> Outcome:
@@ -306,7 +345,9 @@ class StreamChecks:
             )
         )
         check_key = dg.AssetCheckKey(self.asset_key, CURSOR_MONOTONIC)
-        before = previous_cursor(instance, check_key, str(connection_id))
+        return self._cursor_outcome(previous_cursor(instance, check_key, str(connection_id)), now)
+
+    def _cursor_outcome(self, before: str | None, now: str | None) -> Outcome:
         ordering = "timestamp" if self.cursor_order else "opaque"
         problem = None
         if now is None and before is not None:

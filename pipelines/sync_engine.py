@@ -55,7 +55,13 @@ class StreamResult:
     full_refresh: bool = False
     fell_back_to_full: bool = False
     rows_in_table: int = 0
+    last_synced_at: datetime | None = None  # newest `synced_at` of the connection's rows (merges compare it)
     seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        """Whether this sync changed the connection's rows (or re-read everything)."""
+        return self.written > 0 or self.removed > 0 or self.full_refresh
 
     @property
     def written(self) -> int:
@@ -83,6 +89,9 @@ class ConnectionResult:
     tenant: TenantContext
     streams: dict[str, StreamResult] = field(default_factory=dict)
     token_refreshes: int = 0
+    # app.sync_state as the sync found it: stream cursors, and canonical merge marks (`merge_mark_key`).
+    cursors_before: dict[str, str | None] = field(default_factory=dict)
+    full_refresh: bool = False
 
     @property
     def records(self) -> int:
@@ -108,7 +117,9 @@ def sync_connection(
     try:
         client = client_factory.client(connection.config, tokens.load(), on_tokens=tokens.save)
         with db.tenant(tenant) as session:
-            cursors = {} if full_refresh else ConnectionRepository(session, tenant).get_cursors(connection_id)
+            result.cursors_before = ConnectionRepository(session, tenant).get_cursors(connection_id)
+        result.full_refresh = full_refresh
+        cursors = {} if full_refresh else result.cursors_before
         changes = None
         if vendor.read_changes is not None and window is None and not full_refresh:
             names = [stream.name for stream in vendor.streams]
@@ -167,18 +178,20 @@ def _load_changes(
 
 
 def _count_rows(db, tenant, connection_id, streams, results: dict[str, StreamResult]) -> None:
-    """Each stream's rows for the connection (the assets' `dagster/row_count`), in one query."""
-    counts = [
-        select(func.count())
-        .select_from(s.table)
+    """Each stream's rows for the connection (the assets' `dagster/row_count`) and their newest
+    `synced_at`, in one query."""
+    figures = [
+        select(func.count(), func.max(s.table.c.synced_at))
         .where(s.table.c.connection_id == connection_id)
-        .scalar_subquery()
-        for s in streams
+        .lateral(f"s{i}")
+        for i, s in enumerate(streams)
     ]
+    columns = [c for sub in figures for c in sub.c]
     with db.tenant(tenant) as session:
-        row = session.execute(select(*counts)).one()
-    for stream, count in zip(streams, row, strict=True):
-        results[stream.name].rows_in_table = count
+        row = session.execute(select(*columns).select_from(*figures)).one()
+    for i, stream in enumerate(streams):
+        results[stream.name].rows_in_table = row[2 * i]
+        results[stream.name].last_synced_at = row[2 * i + 1]
 
 
 def sync_stream(

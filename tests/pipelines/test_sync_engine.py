@@ -184,3 +184,115 @@ def test_a_time_range_backfill_reloads_that_range_and_leaves_the_cursor_alone(ta
         == expected
     )
     assert _scalar(target, cursor_sql) == cursor
+
+
+def _sweep(instance, targets, **config):
+    return quickbooks.sweep_job.execute_in_process(
+        instance=instance,
+        resources=RESOURCES,
+        run_config={
+            "ops": {
+                "quickbooks_sweep": {
+                    "config": {"connection_ids": [t.key for t in targets], "max_concurrency": 2, **config}
+                }
+            }
+        },
+        raise_on_error=False,
+    )
+
+
+def _materialized(result) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for e in result.all_events:
+        if e.event_type_value == "ASSET_MATERIALIZATION":
+            m = e.materialization
+            out.setdefault(m.asset_key.to_user_string(), set()).add(m.partition)
+    return out
+
+
+def _merge_marks(target) -> dict[str, str]:
+    with tenant_session(target.tenant) as session:
+        rows = session.execute(
+            text(
+                "select stream, cursor from app.sync_state where connection_id = :c and stream like 'merge:%'"
+            ),
+            {"c": target.connection_id},
+        )
+        return dict(rows.all())
+
+
+def test_a_repeat_sweep_reports_and_merges_only_what_changed(database_url, sandbox, instance):
+    targets = [make_target(sandbox, customers=4, seed=40 + i) for i in range(3)]
+    first = _sweep(instance, targets)
+    assert first.success
+    assert _materialized(first)["quickbooks/customers"] == {t.key for t in targets}
+    marks = {t.key: _merge_marks(t) for t in targets}
+    assert all(len(m) == len(QUICKBOOKS.canonical) for m in marks.values())
+
+    edited = targets[1]
+    httpx.post(
+        f"{sandbox.quickbooks}/_sandbox/realms/{edited.realm['realm_id']}/customers/touch",
+        json={"count": 1, "seed": 5},
+    ).raise_for_status()
+    # A merge that failed after its rows were loaded leaves its old mark: due again although nothing changed.
+    stale = targets[2]
+    with tenant_session(stale.tenant) as session:
+        session.execute(
+            text(
+                "update app.sync_state set cursor = '2000-01-01T00:00:00+00:00' "
+                "where connection_id = :c and stream = 'merge:app/invoices_from_quickbooks'"
+            ),
+            {"c": stale.connection_id},
+        )
+
+    second = _sweep(instance, targets)
+    assert second.success
+    seen = _materialized(second)
+    assert seen["quickbooks/customers"] == {edited.key}
+    assert seen["app/clients_from_quickbooks"] == {edited.key}
+    # The invoices merge runs where its input changed (the clients merge re-ran) or its mark is stale;
+    # payments follow the invoices merge.
+    assert seen["app/invoices_from_quickbooks"] == {edited.key, stale.key}
+    assert seen["app/payments_from_quickbooks"] == {edited.key, stale.key}
+    # Streams nobody changed still get one materialization each: the asset was synced (freshness).
+    for stream in QUICKBOOKS.streams[1:]:
+        assert len(seen[stream.asset_key.to_user_string()]) == 1
+    assert _merge_marks(targets[0]) == marks[targets[0].key]  # untouched: no merge ran
+    assert (
+        _merge_marks(edited)["merge:app/clients_from_quickbooks"]
+        > marks[edited.key]["merge:app/clients_from_quickbooks"]
+    )
+    output = next(e for e in second.all_events if e.event_type_value == "STEP_OUTPUT")
+    meta = {k: v.value for k, v in output.event_specific_data.metadata.items()}
+    assert (meta["synced"], meta["changed"], meta["merges_run"], meta["check_failures"]) == (3, 1, 5, 0)
+    for target in targets:
+        assert _scalar(target, "select last_sync_status from app.connections where id = :c") == "succeeded"
+
+
+def test_a_sweep_blocks_the_merge_of_a_connection_failing_an_integrity_check(database_url, sandbox, instance):
+    from core_api.db import owner_engine
+
+    targets = [make_target(sandbox, customers=3, seed=60 + i) for i in range(2)]
+    assert _sweep(instance, targets).success
+    bad = targets[0]
+    other_firm = targets[1].tenant.firm_id
+    with owner_engine().begin() as conn:  # the owner bypasses RLS: a row of the wrong firm
+        conn.execute(
+            text(
+                "insert into warehouse.quickbooks_customers "
+                "(firm_id, connection_id, external_id, active, raw, synced_at) "
+                "values (:f, :c, 'intruder', true, '{}', now())"
+            ),
+            {"f": other_firm, "c": bad.connection_id},
+        )
+    result = _sweep(instance, targets)
+    assert not result.success
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert [(e.check_name, e.partition) for e in failed] == [("firm_matches_connection", bad.key)]
+    assert failed[0].metadata["rows_with_wrong_firm"].value == 1
+    assert "firm_matches_connection" in _scalar(
+        bad, "select last_sync_error from app.connections where id = :c"
+    )
+    # The intruder row made the clients merge due, but it was blocked: no client was merged from it.
+    assert "app/clients_from_quickbooks" not in _materialized(result)
+    assert _scalar(targets[1], "select last_sync_status from app.connections where id = :c") == "succeeded"
