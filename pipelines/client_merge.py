@@ -142,3 +142,9 @@ def merge_clients(source: ClientSource, session, tenant, connection_id) -> dict[
         "clients_held_for_push": held,  # pending local edits newer than the vendor's copy
         "clients_linked": linked,
     }
+
+
+def links_changed(counts: dict[str, int]) -> bool:
+    """What merges downstream of clients read is the links: a client created or matched (edits of a client's
+    own fields change no invoice or payment)."""
+    return bool(counts.get("clients_created") or counts.get("clients_matched"))

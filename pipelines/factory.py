@@ -16,10 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
-from sqlalchemy import select
 
 from core_api.connections.repository import ConnectionRepository, system_live_connections
-from core_api.models import Connection
 from pipelines.catalog import table_metadata
 from pipelines.checks import BLOCKING, Outcome, vendor_stream_checks
 from pipelines.freshness import DEFAULT_CADENCE_MINUTES, freshness_for
@@ -147,48 +145,68 @@ def _record_success(db: FirmsyncDatabase, result: ConnectionResult, request_id: 
 
 
 def merge_mark_key(spec: CanonicalSpec) -> str:
-    """The app.sync_state key under which a canonical merge records when it last ran for a connection."""
+    """app.sync_state key: when the merge last ran for a connection (ISO time)."""
     return "merge:" + spec.asset_key.to_user_string()
 
 
-def _merge(
-    db: FirmsyncDatabase, spec: CanonicalSpec, connection_id: uuid.UUID
-) -> tuple[dict[str, int], int | None, datetime]:
-    """Merge the connection's warehouse rows into the app table; its mark is saved in the same transaction,
-    so a sweep can tell later whether anything arrived since (`_merges_due`)."""
-    tenant, _ = db.connection(connection_id)
-    started = datetime.now(UTC)
+def change_mark_key(spec: CanonicalSpec) -> str:
+    """app.sync_state key: when the merge last changed what merges downstream of it read."""
+    return "merge_changed:" + spec.asset_key.to_user_string()
+
+
+def _merge(db: FirmsyncDatabase, tenant, spec: CanonicalSpec, connection_id: uuid.UUID) -> dict[str, int]:
+    """Merge the connection's warehouse rows into the app table. Its marks are saved in the same
+    transaction, so a sweep can tell later whether anything arrived since (`_merge_due`)."""
+    started = datetime.now(UTC).isoformat()
     with db.tenant(tenant) as session:
         counts = spec.merge(session, tenant, connection_id)
-        ConnectionRepository(session, tenant).save_cursor(
-            connection_id, merge_mark_key(spec), started.isoformat()
-        )
-        records = session.scalar(
-            select(Connection.last_sync_records).where(
-                Connection.firm_id == tenant.firm_id, Connection.id == connection_id
-            )
-        )
-    return counts, records, started
+        marks = {merge_mark_key(spec): started}
+        if spec.changes_downstream(counts):
+            marks[change_mark_key(spec)] = started
+        ConnectionRepository(session, tenant).save_cursors(connection_id, marks)
+    return counts
 
 
-def _merges_due(vendor: VendorSync, result: ConnectionResult) -> list[CanonicalSpec]:
-    """The canonical merges a sweep must run for a connection: those with input newer than their last run
-    (a stream row synced since, or an upstream merge re-run since), never run, or after a full refresh.
-    A merge that failed after its rows were loaded left its mark behind, so it is due again next time.
-    Per-connection runs merge always (a link made in the app since is picked up there)."""
-    streams = {s.asset_key: result.streams[s.name].last_synced_at for s in vendor.streams}
-    marks: dict[dg.AssetKey, datetime | None] = {}
-    due = []
+def _merge_due(
+    spec: CanonicalSpec,
+    result: ConnectionResult,
+    streams: dict[dg.AssetKey, str],
+    changed: dict[dg.AssetKey, datetime],
+) -> bool:
+    """Whether a sweep must run `spec` for a connection: never run, a full refresh, a stream row synced
+    since its last run, or an upstream merge that changed something since (this sweep's included). A merge
+    that failed after its rows were loaded kept its old mark, so it is due again next time. Per-connection
+    runs merge always (a link made in the app since is picked up there)."""
+    text = result.cursors_before.get(merge_mark_key(spec))
+    if result.full_refresh or not text:
+        return True
+    ran = datetime.fromisoformat(text)
+    for dep in spec.deps:
+        newest = result.streams[streams[dep]].last_synced_at if dep in streams else changed.get(dep)
+        if newest is not None and newest > ran:
+            return True
+    return False
+
+
+def _merge_due_ones(
+    db: FirmsyncDatabase, vendor: VendorSync, result: ConnectionResult
+) -> list[tuple[CanonicalSpec, dict[str, int]]]:
+    """Run the connection's due merges in order; returns those run with their counts."""
+    streams = {s.asset_key: s.name for s in vendor.streams}
+    changed: dict[dg.AssetKey, datetime] = {}
     for spec in vendor.canonical:
-        text = result.cursors_before.get(merge_mark_key(spec))
-        mark = datetime.fromisoformat(text) if text else None
-        inputs = [streams[d] if d in streams else marks.get(d) for d in spec.deps]
-        if result.full_refresh or mark is None or any(i is not None and i > mark for i in inputs):
-            due.append(spec)
-            marks[spec.asset_key] = datetime.max.replace(tzinfo=UTC)  # re-run now: downstream is due too
-        else:
-            marks[spec.asset_key] = mark
-    return due
+        text = result.cursors_before.get(change_mark_key(spec))
+        if text:
+            changed[spec.asset_key] = datetime.fromisoformat(text)
+    merged = []
+    for spec in vendor.canonical:
+        if not _merge_due(spec, result, streams, changed):
+            continue
+        counts = _merge(db, result.tenant, spec, result.connection_id)
+        if spec.changes_downstream(counts):
+            changed[spec.asset_key] = datetime.max.replace(tzinfo=UTC)  # downstream is due now
+        merged.append((spec, counts))
+    return merged
 
 
 def _canonical_asset(vendor: VendorSync, spec: CanonicalSpec, *, last: bool):
@@ -203,10 +221,11 @@ def _canonical_asset(vendor: VendorSync, spec: CanonicalSpec, *, last: bool):
     )
     def _canonical(context: dg.AssetExecutionContext, db: FirmsyncDatabase) -> dg.MaterializeResult:
         connection_id = uuid.UUID(context.partition_key)
-        counts, records, _ = _merge(db, spec, connection_id)
+        tenant, connection = db.connection(connection_id)
+        counts = _merge(db, tenant, spec, connection_id)
         if last:
-            tenant, _ = db.connection(connection_id)
-            mark_request(db, tenant, context.run.tags.get(REQUEST_TAG), status="succeeded", records=records)
+            request_id = context.run.tags.get(REQUEST_TAG)
+            mark_request(db, tenant, request_id, status="succeeded", records=connection.last_sync_records)
         return dg.MaterializeResult(metadata=counts)
 
     return _canonical
@@ -298,8 +317,7 @@ def _sweep_job(vendor: VendorSync, stream_checks) -> dg.JobDefinition:
 
         def merge(swept: _Swept) -> _Swept:
             try:
-                for spec in _merges_due(vendor, swept.result):
-                    swept.merged.append((spec, _merge(db, spec, uuid.UUID(swept.key))[0]))
+                swept.merged = _merge_due_ones(db, vendor, swept.result)
                 _record_success(db, swept.result, None, final=True)
             except Exception as exc:
                 return fail(swept, exc)

@@ -65,6 +65,18 @@ class CanonicalSpec:
     deps: tuple[dg.AssetKey, ...]
     description: str
     merge: Callable[[Any, Any, Any], dict[str, int]]  # (session, tenant, connection_id) → counts
+    # Whether a run's counts changed what merges downstream of it read (a sweep re-runs those only then).
+    changes_downstream: Callable[[dict[str, int]], bool] = field(
+        default=lambda counts: changed_counts(counts)
+    )
+
+
+CHANGE_SUFFIXES = ("_created", "_updated", "_removed", "_deleted", "_matched", "_settled")
+
+
+def changed_counts(counts: dict[str, int]) -> bool:
+    """The default: any created / updated / removed / deleted / matched / settled count above zero."""
+    return any(value for key, value in counts.items() if key.endswith(CHANGE_SUFFIXES))
 
 
 @dataclass(frozen=True)

@@ -171,9 +171,12 @@ def _load_changes(
                 changes[stream.name],
                 synced_at,
                 result,
+                save_cursor=False,
             )
             result.seconds = time.perf_counter() - started
             results[stream.name] = result
+        cursors = {stream.name: changes[stream.name].cursor for stream in vendor.streams}
+        ConnectionRepository(session, tenant).save_cursors(connection_id, cursors)
     return results
 
 
@@ -297,6 +300,7 @@ def _load_page(
     *,
     until: datetime | None = None,
     keep_cursor: bool = False,
+    save_cursor: bool = True,
 ) -> None:
     """One page: mapped, written with its dead letters and (unless a backfill) its cursor, in `session`'s
     transaction."""
@@ -319,7 +323,7 @@ def _load_page(
         stats = stats + mark_tombstones(session, stream, tombstones)
     for payload, error in dead:
         record_dead_letter(session, tenant, provider, connection_id, stream, payload, error)
-    if not keep_cursor:
+    if save_cursor and not keep_cursor:
         ConnectionRepository(session, tenant).save_cursor(connection_id, stream.name, page.cursor)
     result.inserted += stats.inserted
     result.updated += stats.updated

@@ -105,8 +105,17 @@ class ConnectionRepository:
         return {stream: cursor for stream, cursor in rows}
 
     def save_cursor(self, connection_id: uuid.UUID, stream: str, cursor: str | None) -> None:
+        self.save_cursors(connection_id, {stream: cursor})
+
+    def save_cursors(self, connection_id: uuid.UUID, cursors: dict[str, str | None]) -> None:
+        """Several streams' cursors in one statement."""
+        if not cursors:
+            return
         stmt = insert(SyncState).values(
-            firm_id=self.tenant.firm_id, connection_id=connection_id, stream=stream, cursor=cursor
+            [
+                {"firm_id": self.tenant.firm_id, "connection_id": connection_id, "stream": s, "cursor": c}
+                for s, c in cursors.items()
+            ]
         )
         self.session.execute(
             stmt.on_conflict_do_update(

@@ -140,6 +140,7 @@ QUICKBOOKS = VendorSync(
             deps=(CUSTOMERS,),
             description="QuickBooks customers merged into app.clients, linked through app.external_refs.",
             merge=merge_clients,
+            changes_downstream=client_merge.links_changed,
         ),
         CanonicalSpec(
             asset_key=APP_INVOICES,

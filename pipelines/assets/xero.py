@@ -167,6 +167,7 @@ XERO = VendorSync(
             description="Xero customer contacts merged into app.clients, linked through app.external_refs "
             "(matched to the firm's existing clients by e-mail or name, e.g. the same client in QuickBooks).",
             merge=merge_clients,
+            changes_downstream=client_merge.links_changed,
         ),
     ),
 )

@@ -250,10 +250,10 @@ def test_a_repeat_sweep_reports_and_merges_only_what_changed(database_url, sandb
     seen = _materialized(second)
     assert seen["quickbooks/customers"] == {edited.key}
     assert seen["app/clients_from_quickbooks"] == {edited.key}
-    # The invoices merge runs where its input changed (the clients merge re-ran) or its mark is stale;
-    # payments follow the invoices merge.
-    assert seen["app/invoices_from_quickbooks"] == {edited.key, stale.key}
-    assert seen["app/payments_from_quickbooks"] == {edited.key, stale.key}
+    # A client's own fields changed, no link: the invoices merge is not due for it (nor payments after it);
+    # it runs where its mark is stale, and changing nothing there, payments stay put.
+    assert seen["app/invoices_from_quickbooks"] == {stale.key}
+    assert "app/payments_from_quickbooks" not in seen
     # Streams nobody changed still get one materialization each: the asset was synced (freshness).
     for stream in QUICKBOOKS.streams[1:]:
         assert len(seen[stream.asset_key.to_user_string()]) == 1
@@ -264,7 +264,7 @@ def test_a_repeat_sweep_reports_and_merges_only_what_changed(database_url, sandb
     )
     output = next(e for e in second.all_events if e.event_type_value == "STEP_OUTPUT")
     meta = {k: v.value for k, v in output.event_specific_data.metadata.items()}
-    assert (meta["synced"], meta["changed"], meta["merges_run"], meta["check_failures"]) == (3, 1, 5, 0)
+    assert (meta["synced"], meta["changed"], meta["merges_run"], meta["check_failures"]) == (3, 1, 2, 0)
     for target in targets:
         assert _scalar(target, "select last_sync_status from app.connections where id = :c") == "succeeded"
 
