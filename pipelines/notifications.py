@@ -25,8 +25,10 @@ def notify_failure(
     job_name: str,
     run_id: str,
     message: str,
+    what: str = "Sync",
 ) -> bool:
-    """Returns True when a Slack notification was queued."""
+    """Record a failed run on its connection (and request), and tell the firm's Slack. `what`: "Sync" or
+    "Push". Returns True when a Slack notification was queued."""
     connection_id = _uuid(partition_key)
     if connection_id is None and request_id:
         with db.system() as session:
@@ -39,8 +41,9 @@ def notify_failure(
         tenant, connection = db.connection(connection_id)
     except LookupError:
         return False
-    text = f"Sync of {connection.display_name} failed (run {run_id[:8]}, {job_name}): {message[:500]}"
-    mark_connection(db, tenant, connection_id, outcome="failed", error=message[:2000])
+    text = f"{what} of {connection.display_name} failed (run {run_id[:8]}, {job_name}): {message[:500]}"
+    error = message if what == "Sync" else f"{what.lower()}: {message}"
+    mark_connection(db, tenant, connection_id, outcome="failed", error=error[:2000])
     mark_request(db, tenant, request_id, status="failed", error=message[:2000])
     with db.tenant(tenant) as session:
         slack = session.scalar(

@@ -6,8 +6,10 @@
   `app.external_refs` row for that connection), and — for entities that were created locally (the
   outbox has their `created` row) — every accounting connection of the firm, which creates them. A
   record that came from a pull is only pushed back to the connection(s) it is linked to.
-- Rows are read once they are `SETTLE_SECONDS` old (seq is drawn before commit, so a younger row may
-  still have a lower-seq neighbour in flight).
+- Rows are read in commit-safe order: only rows whose writer's transaction is older than every transaction
+  still running (`xid < pg_snapshot_xmin(pg_current_snapshot())`), ordered by (xid, seq). That set never
+  grows behind the cursor, so a slow writer's row is never skipped (seq alone is drawn before commit). The
+  cursor is `"<xid>:<seq>"` of the last row handled.
 - Several changes of one entity in a run collapse into one push of its CURRENT state, read from the app
   tables. Invoices are pushed once issued (drafts stay local); a void invoice is voided at the vendor.
 - Every outcome (vendor copy into the warehouse, external ref, conflict, dead letter) commits in ONE
@@ -29,11 +31,11 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import exists, func, select, text, update
+from sqlalchemy import exists, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from connectors.base import AuthError, ConflictError, PermanentError
@@ -55,10 +57,7 @@ STREAM = "push:outbox"
 ENTITIES = ("client", "invoice")
 ACCOUNTING_PROVIDERS = tuple(PUSH_VENDORS)
 BATCH = 500
-# Outbox `seq` is drawn inside the writer's transaction, so a slower transaction can commit a lower seq
-# after a higher one is already visible. Rows are pushed once they are this old: a cursor can then only
-# skip a row whose transaction ran longer than this while another one's committed around it.
-SETTLE_SECONDS = 5.0
+START = "0:0"  # the cursor before the first row
 ISSUED = ("sent", "partial", "paid", "void")  # a draft is not in the books yet
 
 
@@ -80,6 +79,7 @@ class Change:
     entity_id: uuid.UUID
     first_seq: int
     last_seq: int
+    first_position: str  # the cursor just before this change's first row ("<xid>:<seq - 1>")
     outbox_id: uuid.UUID  # of the latest row: the vendor request ids derive from it
     payload: dict[str, Any]
     operations: set[str] = field(default_factory=set)
@@ -88,7 +88,7 @@ class Change:
 @dataclass
 class PushResult:
     connection_id: uuid.UUID
-    cursor: int = 0
+    cursor: str = START  # "<xid>:<seq>" of the last outbox row handled
     changes: int = 0
     pushed: int = 0
     skipped: int = 0
@@ -116,17 +116,35 @@ class _Outcome:
     skipped: bool = False
 
 
-def collapse(rows: list[OutboxEntry]) -> list[Change]:
-    """One `Change` per entity, in the order each entity first changed (a client before its invoice)."""
+def collapse(rows: list) -> list[Change]:
+    """One `Change` per entity, in the order each entity first changed (a client before its invoice).
+    `rows` are outbox rows in commit-safe order, each with its `xid` as text."""
     changes: dict[tuple[str, uuid.UUID], Change] = {}
     for row in rows:
         key = (row.entity, row.entity_id)
         change = changes.get(key)
         if change is None:
-            change = changes[key] = Change(row.entity, row.entity_id, row.seq, row.seq, row.id, row.payload)
+            change = changes[key] = Change(
+                row.entity, row.entity_id, row.seq, row.seq, f"{row.xid}:{row.seq - 1}", row.id, row.payload
+            )
         change.last_seq, change.outbox_id, change.payload = row.seq, row.id, row.payload
         change.operations.add(row.operation)
-    return sorted(changes.values(), key=lambda c: c.first_seq)
+    return list(changes.values())  # dicts keep first-insertion order: the order of each first row
+
+
+# Rows past a "<xid>:<seq>" cursor whose transactions are all finished, in commit-safe order.
+_READ = text(
+    """
+    select o.id, o.seq, o.xid::text as xid, o.entity, o.entity_id, o.operation, o.payload
+    from app.outbox o
+    where o.firm_id = :firm_id and o.entity = any(:entities)
+      and (o.xid, o.seq) > (cast(split_part(:cursor, ':', 1) as xid8),
+                            cast(split_part(:cursor, ':', 2) as bigint))
+      and o.xid < pg_snapshot_xmin(pg_current_snapshot())
+    order by o.xid, o.seq
+    limit :batch
+    """
+)
 
 
 def push_connection(
@@ -136,27 +154,19 @@ def push_connection(
     *,
     batch: int = BATCH,
     vendor: PushVendor | None = None,
-    settle_seconds: float = SETTLE_SECONDS,
 ) -> PushResult:
-    """Push the firm's outbox past this connection's cursor (at most `batch` settled rows) to it."""
+    """Push the firm's outbox past this connection's cursor (at most `batch` committed rows) to it."""
     tenant, connection = db.connection(connection_id)
     vendor = vendor or PUSH_VENDORS[connection.provider]
     result = PushResult(connection_id=connection_id)
     with db.tenant(tenant) as session:
-        result.cursor = int(ConnectionRepository(session, tenant).get_cursor(connection_id, STREAM) or 0)
-        rows = session.scalars(
-            select(OutboxEntry)
-            .where(
-                OutboxEntry.firm_id == tenant.firm_id,
-                OutboxEntry.seq > result.cursor,
-                OutboxEntry.entity.in_(ENTITIES),
-                OutboxEntry.created_at <= func.now() - timedelta(seconds=settle_seconds),
-            )
-            .order_by(OutboxEntry.seq)
-            .limit(batch)
+        result.cursor = ConnectionRepository(session, tenant).get_cursor(connection_id, STREAM) or START
+        rows = session.execute(
+            _READ,
+            {"firm_id": tenant.firm_id, "entities": list(ENTITIES), "cursor": result.cursor, "batch": batch},
         ).all()
-        changes = collapse(list(rows))
-        last_seq = rows[-1].seq if rows else result.cursor
+        changes = collapse(rows)
+        last = f"{rows[-1].xid}:{rows[-1].seq}" if rows else result.cursor
     if not changes:
         return result
     result.changes = len(changes)
@@ -167,7 +177,7 @@ def push_connection(
         push = _Push(db, tenant, vendor, api, connection_id, mapping, mapping_problem)
         for position, change in enumerate(changes):
             # The cursor may pass this change only up to the first row of the next one not yet pushed.
-            cursor = changes[position + 1].first_seq - 1 if position + 1 < len(changes) else last_seq
+            cursor = changes[position + 1].first_position if position + 1 < len(changes) else last
             outcome = push.change(change)
             _commit(db, tenant, vendor, connection_id, change, outcome, cursor)
             result.cursor = cursor
@@ -461,7 +471,7 @@ def _commit(
     connection_id: uuid.UUID,
     change: Change,
     outcome: _Outcome,
-    cursor: int,
+    cursor: str,
 ) -> None:
     now = datetime.now(UTC)
     with db.tenant(tenant) as session:
@@ -514,7 +524,7 @@ def _commit(
                 )
                 .values(status="resolved", resolved_at=now)
             )
-        ConnectionRepository(session, tenant).save_cursor(connection_id, STREAM, str(cursor))
+        ConnectionRepository(session, tenant).save_cursor(connection_id, STREAM, cursor)
 
 
 # ---- which connections have something to push (the sensor's question, across firms)
@@ -523,25 +533,25 @@ PENDING = text(
     """
     select c.id, c.provider, m.max_seq
     from app.connections c
+    left join app.sync_state s on s.connection_id = c.id and s.stream = :stream
     join lateral (
         select max(o.seq) as max_seq from app.outbox o
         where o.firm_id = c.firm_id and o.entity in ('client', 'invoice')
-          and o.created_at <= now() - make_interval(secs => :settle)
+          and (o.xid, o.seq) > (cast(split_part(coalesce(s.cursor, :start), ':', 1) as xid8),
+                                cast(split_part(coalesce(s.cursor, :start), ':', 2) as bigint))
+          and o.xid < pg_snapshot_xmin(pg_current_snapshot())
     ) m on true
-    left join app.sync_state s on s.connection_id = c.id and s.stream = :stream
     where c.deleted_at is null and c.status = 'active' and c.provider = any(:providers)
-      and m.max_seq > coalesce(s.cursor::bigint, 0)
+      and m.max_seq is not null
     order by c.id
     """
 )
 
 
-def system_pending_pushes(
-    session, settle_seconds: float = SETTLE_SECONDS
-) -> list[tuple[uuid.UUID, str, int]]:
-    """(connection id, provider, newest outbox seq) of every live accounting connection with changes past
-    its push cursor (owner session: across firms)."""
+def system_pending_pushes(session) -> list[tuple[uuid.UUID, str, int]]:
+    """(connection id, provider, newest outbox seq) of every live accounting connection with committed
+    changes past its push cursor (owner session: across firms)."""
     rows = session.execute(
-        PENDING, {"stream": STREAM, "providers": list(ACCOUNTING_PROVIDERS), "settle": settle_seconds}
+        PENDING, {"stream": STREAM, "providers": list(ACCOUNTING_PROVIDERS), "start": START}
     )
     return [(row.id, row.provider, int(row.max_seq)) for row in rows]

@@ -1,22 +1,20 @@
 """Dagster side of the push (pipelines/push.py): one `<vendor>_push_outbox` job per accounting vendor,
-partitioned by that vendor's connections, and the `outbox_push` sensor that launches them."""
+partitioned by that vendor's connections, the `outbox_push` sensor that launches them, and the
+`push_failures` sensor that records a push that failed for good on its connection and tells the firm."""
 
 import uuid
 
 import dagster as dg
 
 from pipelines.factory import SYNC_RETRY, VENDOR_TAG
+from pipelines.notifications import notify_failure
 from pipelines.partitions import BY_PROVIDER
-from pipelines.push import SETTLE_SECONDS, PushFailed, push_connection, system_pending_pushes
+from pipelines.push import PushFailed, push_connection, system_pending_pushes
 from pipelines.push_vendors import PUSH_VENDORS, PushVendor
 from pipelines.resources import FirmsyncDatabase
 from pipelines.sensors import partition_changes
 
 TRIGGER_TAG = "firmsync/trigger"
-
-
-class PushConfig(dg.Config):
-    settle_seconds: float = SETTLE_SECONDS  # outbox rows younger than this wait for the next run
 
 
 def _push_job(vendor: PushVendor) -> dg.JobDefinition:
@@ -28,7 +26,7 @@ def _push_job(vendor: PushVendor) -> dg.JobDefinition:
         description=f"Push the firm's outbox (clients, invoices) past this connection's cursor to "
         f"{vendor.provider}.",
     )
-    def _push(context: dg.OpExecutionContext, config: PushConfig) -> dg.Output:
+    def _push(context: dg.OpExecutionContext) -> dg.Output:
         db: FirmsyncDatabase = context.resources.db
         try:
             result = push_connection(
@@ -36,7 +34,6 @@ def _push_job(vendor: PushVendor) -> dg.JobDefinition:
                 getattr(context.resources, vendor.client_resource),
                 uuid.UUID(context.partition_key),
                 vendor=vendor,
-                settle_seconds=config.settle_seconds,
             )
         except PushFailed as exc:
             raise dg.Failure(description=str(exc), allow_retries=not exc.permanent) from exc
@@ -85,3 +82,33 @@ def outbox_push(context: dg.SensorEvaluationContext, db: FirmsyncDatabase):
         run_requests=runs,
         dynamic_partitions_requests=partition_changes(context.instance, wanted, remove=False),
     )
+
+
+@dg.run_failure_sensor(
+    name="push_failures",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    monitored_jobs=list(PUSH_JOBS.values()),
+    description="Records a push that failed after its retries on its connection; alerts the firm's Slack.",
+)
+def push_failures(context: dg.RunFailureSensorContext, db: FirmsyncDatabase):
+    run = context.dagster_run
+    notify_failure(
+        db,
+        partition_key=run.tags.get("dagster/partition"),
+        request_id=None,
+        job_name=run.job_name,
+        run_id=run.run_id,
+        message=_reason(context),
+        what="Push",
+    )
+
+
+def _reason(context: dg.RunFailureSensorContext) -> str:
+    """The failed step's own reason (a `Failure`'s description, else its error), not the run's summary."""
+    for event in context.get_step_failure_events():
+        data = event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            return data.user_failure_data.description
+        if data.error is not None:
+            return data.error.message.strip()
+    return context.failure_event.message or "run failed"

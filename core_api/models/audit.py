@@ -3,9 +3,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, String, func
+from sqlalchemy import BigInteger, DateTime, Identity, Index, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import UserDefinedType
 
 from core_api.models.base import APP_SCHEMA, Base, firm_fk
 
@@ -29,6 +30,15 @@ class AuditEntry(Base):
     )
 
 
+class Xid8(UserDefinedType):
+    """PostgreSQL's 64-bit transaction id; read as text, compared in SQL only."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw) -> str:
+        return "xid8"
+
+
 class OutboxEntry(Base):
     """A local change a vendor must receive, written in the same transaction as the change.
 
@@ -36,10 +46,24 @@ class OutboxEntry(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "seq"), {"schema": APP_SCHEMA})
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "seq"),
+        Index("ix_outbox_firm_commit_order", "firm_id", "xid", "seq"),
+        Index(
+            "ix_outbox_created_entity",
+            "firm_id",
+            "entity",
+            "entity_id",
+            postgresql_where=text("operation = 'created'"),
+        ),
+        {"schema": APP_SCHEMA},
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), nullable=False, unique=True)
+    # The writer's transaction id (xid8, set by the database): readers take rows of transactions older than
+    # any still running, so a slow writer's lower seq is never skipped (migration 0011).
+    xid: Mapped[str] = mapped_column(Xid8(), server_default=text("pg_current_xact_id()"), nullable=False)
     firm_id: Mapped[uuid.UUID] = firm_fk()
     entity: Mapped[str] = mapped_column(String(40), nullable=False)
     entity_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)

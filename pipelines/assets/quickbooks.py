@@ -17,10 +17,11 @@ from core_api.models.warehouse_accounting import (
     QBO_PAYMENT_ALLOCATIONS,
     QBO_PAYMENTS,
 )
-from pipelines import client_merge
+from pipelines import client_merge, contact_merge
 from pipelines.assets.quickbooks_billing import merge_invoices, merge_payments
 from pipelines.checks import quickbooks_counted
 from pipelines.client_merge import ClientSource
+from pipelines.contact_merge import ContactSource
 from pipelines.factory import FULL_REFRESH_TAG, REQUEST_TAG, build_vendor_definitions
 from pipelines.partitions import quickbooks_connections
 from pipelines.streams import CanonicalSpec, ChildSpec, StreamSpec, VendorSync
@@ -28,6 +29,7 @@ from pipelines.streams import CanonicalSpec, ChildSpec, StreamSpec, VendorSync
 __all__ = [
     "ACCOUNTS",
     "APP_CLIENTS",
+    "APP_CONTACTS",
     "APP_INVOICES",
     "APP_PAYMENTS",
     "CREDIT_MEMOS",
@@ -48,6 +50,7 @@ CREDIT_MEMOS = dg.AssetKey(["quickbooks", "credit_memos"])
 ITEMS = dg.AssetKey(["quickbooks", "items"])
 ACCOUNTS = dg.AssetKey(["quickbooks", "accounts"])
 APP_CLIENTS = dg.AssetKey(["app", "clients_from_quickbooks"])
+APP_CONTACTS = dg.AssetKey(["app", "contacts_from_quickbooks"])
 APP_INVOICES = dg.AssetKey(["app", "invoices_from_quickbooks"])
 APP_PAYMENTS = dg.AssetKey(["app", "payments_from_quickbooks"])
 
@@ -69,6 +72,26 @@ CLIENTS = ClientSource(
 def merge_clients(session, tenant, connection_id) -> dict[str, int]:
     """Customers → app.clients (`pipelines/client_merge.py`: link by e-mail/name, outbox guard)."""
     return client_merge.merge_clients(CLIENTS, session, tenant, connection_id)
+
+
+# The customer's own person (QuickBooks keeps one per customer: Title, GivenName, FamilyName).
+PEOPLE = ContactSource(
+    provider="quickbooks",
+    rows="""
+        select w.firm_id, w.connection_id, w.external_id as client_external_id,
+               concat_ws(':', w.external_id, 'primary') as external_id,
+               coalesce(w.given_name, '') as first_name, coalesce(w.family_name, '') as last_name,
+               w.email, w.phone, w.updated_at
+        from warehouse.quickbooks_customers w
+        where w.connection_id = :connection_id and w.firm_id = :firm_id and w.deleted_at is null
+          and (w.given_name is not null or w.family_name is not null)
+    """,
+)
+
+
+def merge_contacts(session, tenant, connection_id) -> dict[str, int]:
+    """The customer's person → app.contacts of its client (`pipelines/contact_merge.py`)."""
+    return contact_merge.merge_contacts(PEOPLE, session, tenant, connection_id)
 
 
 def _stream(name: str, table, description: str, map_record, *children: ChildSpec) -> StreamSpec:
@@ -141,6 +164,13 @@ QUICKBOOKS = VendorSync(
             description="QuickBooks customers merged into app.clients, linked through app.external_refs.",
             merge=merge_clients,
             changes_downstream=client_merge.links_changed,
+        ),
+        CanonicalSpec(
+            asset_key=APP_CONTACTS,
+            deps=(CUSTOMERS, APP_CLIENTS),
+            description="Each QuickBooks customer's person merged into app.contacts of its client "
+            "(matched by e-mail or name, linked through app.external_refs entity 'contact').",
+            merge=merge_contacts,
         ),
         CanonicalSpec(
             asset_key=APP_INVOICES,

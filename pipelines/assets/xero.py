@@ -36,8 +36,9 @@ from core_api.models.warehouse_accounting import (
     XERO_ITEMS,
     XERO_PAYMENTS,
 )
-from pipelines import client_merge
+from pipelines import client_merge, contact_merge
 from pipelines.client_merge import ClientSource
+from pipelines.contact_merge import ContactSource
 from pipelines.factory import build_vendor_definitions
 from pipelines.partitions import xero_connections
 from pipelines.streams import CanonicalSpec, ChildSpec, StreamSpec, VendorSync
@@ -47,6 +48,7 @@ __all__ = ["APP_CLIENTS", "CONTACTS", "INVOICES", "STREAM_KEYS", "XERO", "merge_
 CONTACTS = dg.AssetKey(["xero", "contacts"])
 INVOICES = dg.AssetKey(["xero", "invoices"])
 APP_CLIENTS = dg.AssetKey(["app", "clients_from_xero"])
+APP_CONTACTS = dg.AssetKey(["app", "contacts_from_xero"])
 
 # Xero's soft deletes of a contact (GDPRREQUEST: erased on the firm's request).
 GONE = ("ARCHIVED", "GDPRREQUEST")
@@ -116,6 +118,36 @@ def merge_clients(session, tenant, connection_id) -> dict[str, int]:
     return client_merge.merge_clients(CLIENTS, session, tenant, connection_id)
 
 
+# A Xero contact's own person (FirstName, LastName, EmailAddress) and its ContactPersons.
+PEOPLE = ContactSource(
+    provider="xero",
+    rows="""
+        select w.firm_id, w.connection_id, w.external_id as client_external_id,
+               concat_ws(':', w.external_id, 'primary') as external_id,
+               coalesce(w.first_name, '') as first_name, coalesce(w.last_name, '') as last_name,
+               w.email, w.phone, w.updated_at
+        from warehouse.xero_contacts w
+        where w.connection_id = :connection_id and w.firm_id = :firm_id and w.deleted_at is null
+          and (w.first_name is not null or w.last_name is not null)
+        union all
+        select w.firm_id, w.connection_id, w.external_id,
+               concat_ws(':', w.external_id, 'person',
+                         lower(coalesce(p->>'EmailAddress', concat_ws(' ', p->>'FirstName', p->>'LastName')))),
+               coalesce(p->>'FirstName', ''), coalesce(p->>'LastName', ''), nullif(p->>'EmailAddress', ''),
+               null, w.updated_at
+        from warehouse.xero_contacts w
+        cross join lateral jsonb_array_elements(coalesce(w.raw->'ContactPersons', '[]'::jsonb)) p
+        where w.connection_id = :connection_id and w.firm_id = :firm_id and w.deleted_at is null
+          and (p->>'FirstName' is not null or p->>'LastName' is not null or p->>'EmailAddress' is not null)
+    """,
+)
+
+
+def merge_contacts(session, tenant, connection_id) -> dict[str, int]:
+    """Contact persons → app.contacts of the client (`pipelines/contact_merge.py`)."""
+    return contact_merge.merge_contacts(PEOPLE, session, tenant, connection_id)
+
+
 XERO = VendorSync(
     provider="xero",
     group="xero",
@@ -168,6 +200,13 @@ XERO = VendorSync(
             "(matched to the firm's existing clients by e-mail or name, e.g. the same client in QuickBooks).",
             merge=merge_clients,
             changes_downstream=client_merge.links_changed,
+        ),
+        CanonicalSpec(
+            asset_key=APP_CONTACTS,
+            deps=(CONTACTS, APP_CLIENTS),
+            description="Xero contact persons merged into app.contacts of their client (matched by e-mail or "
+            "name, linked through app.external_refs entity 'contact').",
+            merge=merge_contacts,
         ),
     ),
 )

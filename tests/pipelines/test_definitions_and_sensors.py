@@ -26,8 +26,13 @@ def test_definitions_load_and_every_job_resolves():
         "webhook_inbox",
         "sync_failures",
         "outbox_push",
+        "push_failures",
     }
     assert {"quickbooks_push_outbox", "xero_push_outbox"} <= jobs
+    # A run is one process: its steps share it (ADR 0010).
+    assert all(
+        job.executor_def.name == "in_process" for job in defs.resolve_all_job_defs() if job.name in jobs
+    )
     assert {s.name for s in repo.schedule_defs} == {"quickbooks_sweep", "xero_sweep"}
     spec = defs.get_assets_def(dg.AssetKey(["quickbooks", "customers"]))
     assert spec.partitions_def == quickbooks_connections

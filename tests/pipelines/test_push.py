@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from core_api.db import app_engine, tenant_session
+from core_api.db import app_engine, owner_engine, tenant_session
 from core_api.tenancy import Role, issue_tenant_context
 from pipelines import push as push_module
 from pipelines.push import STREAM, push_connection
@@ -61,8 +61,7 @@ class World:
     # ---- the push
     def push(self, connection_id: uuid.UUID, resources=None):
         factory = (resources or RESOURCES)["quickbooks" if connection_id == self.qbo_id else "xero"]
-        # Settling is tested on its own: these tests push what they just wrote.
-        return push_connection(FirmsyncDatabase(), factory, connection_id, settle_seconds=0)
+        return push_connection(FirmsyncDatabase(), factory, connection_id)
 
     def push_both(self):
         return self.push(self.qbo_id), self.push(self.xero_id)
@@ -351,7 +350,7 @@ def test_refusals_dead_letter_with_the_reason_and_later_changes_still_push(world
             s=STREAM,
         )
         [(newest,)] = w.sql("select max(seq) from app.outbox where entity in ('client', 'invoice')")
-        assert int(cursor) == newest
+        assert int(cursor.split(":")[1]) == newest  # "<xid>:<seq>" of the last row
 
     # Fixing the mapping and touching the invoice pushes it, and settles the dead letter.
     map_both(w)
@@ -388,15 +387,17 @@ def test_a_killed_run_rerun_creates_nothing_twice(world: World, monkeypatch):
 def test_sensor_launches_a_push_run_per_connection_and_the_job_pushes(world: World):
     w = world
     map_both(w)
-    client = w.new_client("Sensor Partners")
     with dg.instance_for_test() as instance:
-        # A change younger than the settle time waits: its transaction's neighbours may still commit.
-        with dg.build_sensor_context(instance=instance, resources={"db": FirmsyncDatabase()}) as context:
-            early = outbox_push(context)
-        early_keys = {r.partition_key for r in getattr(early, "run_requests", None) or []}
-        assert str(w.qbo_id) not in early_keys
-        assert push_connection(FirmsyncDatabase(), RESOURCES["quickbooks"], w.qbo_id).changes == 0
-        time.sleep(push_module.SETTLE_SECONDS)
+        # A writer whose transaction began before the client's and is still running (it holds a transaction
+        # id) may yet commit a lower outbox seq: nothing past it is read until it ends, so nothing is skipped.
+        with owner_engine().connect() as slow_writer:
+            slow_writer.execute(text("select pg_current_xact_id()"))
+            client = w.new_client("Sensor Partners")
+            with dg.build_sensor_context(instance=instance, resources={"db": FirmsyncDatabase()}) as context:
+                early = outbox_push(context)
+            early_keys = {r.partition_key for r in getattr(early, "run_requests", None) or []}
+            assert str(w.qbo_id) not in early_keys
+            assert push_connection(FirmsyncDatabase(), RESOURCES["quickbooks"], w.qbo_id).changes == 0
         with dg.build_sensor_context(instance=instance, resources={"db": FirmsyncDatabase()}) as context:
             result = outbox_push(context)
         mine = {
@@ -444,3 +445,31 @@ def test_transient_failures_keep_the_cursor_and_a_lost_grant_marks_needs_reauth(
         w.push(w.xero_id)
     assert lost.value.permanent
     assert w.sql("select status from app.connections where id = :c", c=w.xero_id) == [("needs_reauth",)]
+
+
+def test_a_push_run_that_fails_is_recorded_on_its_connection_by_the_failure_sensor(world: World):
+    from pipelines.push_jobs import push_failures
+
+    w = world
+    w.new_client("Revoked Holdings")
+    httpx.post(f"{w.sandbox.url}/xero/_sandbox/tenants/{w.xero['tenant_id']}/revoke").raise_for_status()
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("xero_connections", [str(w.xero_id)])
+        run = PUSH_JOBS["xero"].execute_in_process(
+            partition_key=str(w.xero_id), instance=instance, resources=RESOURCES, raise_on_error=False
+        )
+        assert not run.success
+        failure = next(e for e in run.all_events if e.event_type_value == "PIPELINE_FAILURE")
+        context = dg.build_run_status_sensor_context(
+            sensor_name="push_failures",
+            dagster_instance=instance,
+            dagster_run=run.dagster_run,
+            dagster_event=failure,
+            resources={"db": FirmsyncDatabase()},
+        ).for_run_failure()
+        push_failures(context)
+    [(status, outcome, error)] = w.sql(
+        "select status, last_sync_status, last_sync_error from app.connections where id = :c", c=w.xero_id
+    )
+    assert (status, outcome) == ("needs_reauth", "failed")
+    assert error.startswith("push: AuthError") and "xero_push_outbox" not in error  # the step's reason

@@ -17,6 +17,7 @@ from core_api.db import tenant_session
 from core_api.models.warehouse_accounting import QBO_INVOICE_LINES, QBO_INVOICES
 from pipelines.assets.quickbooks import (
     ACCOUNTS,
+    APP_CONTACTS,
     APP_INVOICES,
     APP_PAYMENTS,
     CREDIT_MEMOS,
@@ -578,3 +579,37 @@ def test_an_invoice_with_a_pending_push_keeps_its_local_copy_until_pushed(books,
     assert _meta(result, APP_INVOICES)["invoices_updated"] == 0
     (after,) = _rows(books, "select notes, version from app.invoices where id = :id", id=local.id)
     assert (after.notes, after.version) == (local.notes, local.version)
+
+
+def test_a_customers_person_becomes_a_contact_and_a_known_one_is_linked(books, instance, sandbox):
+    customers = {
+        k: c
+        for k, c in _sandbox(sandbox, books, "Customer").items()
+        if c.get("Active", True) and (c.get("GivenName") or c.get("FamilyName"))
+    }
+    assert customers
+    first = _materialize(books, instance)
+    assert _meta(first, APP_CONTACTS)["contacts_created"] == len(customers)
+    people = {
+        r.external_id: r
+        for r in _rows(
+            books,
+            "select r.external_id, k.id, k.first_name, k.last_name, k.email from app.contacts k "
+            "join app.external_refs r on r.entity_id = k.id and r.entity = 'contact' "
+            "where r.connection_id = :c",
+        )
+    }
+    assert {k: (p.first_name, p.last_name) for k, p in people.items()} == {
+        f"{k}:primary": (c.get("GivenName") or "", c.get("FamilyName") or "") for k, c in customers.items()
+    }
+    # The firm re-types a contact by hand after losing its link: the next merge links it, never duplicates it.
+    some = next(p for p in people.values() if p.email)
+    with tenant_session(books.tenant) as session:
+        session.execute(text("delete from app.external_refs where entity_id = :k"), {"k": some.id})
+    touched = _admin(sandbox, books, "customers/touch", {"count": len(customers) + 5, "seed": 9})
+    assert touched["touched"]
+    second = _materialize(books, instance)
+    assert _meta(second, APP_CONTACTS)["contacts_created"] == 0
+    assert _meta(second, APP_CONTACTS)["contacts_matched"] == 1
+    [(count,)] = _rows(books, "select count(*) from app.contacts")
+    assert count == len(customers)

@@ -45,7 +45,11 @@ def test_first_sync_loads_every_customer_into_warehouse_and_clients(target, inst
         _scalar(target, "select count(*) from warehouse.quickbooks_customers where connection_id = :c") == 40
     )
     assert (
-        _scalar(target, "select count(distinct external_id) from app.external_refs where connection_id = :c")
+        _scalar(
+            target,
+            "select count(distinct external_id) from app.external_refs where connection_id = :c "
+            "and entity = 'client'",
+        )
         == 40
     )
     assert _scalar(target, "select count(*) from app.clients") == 40

@@ -15,7 +15,7 @@ from core_api.connections.secrets import open_credentials, seal_credentials
 from core_api.db import tenant_session
 from core_api.models import Connection
 from pipelines.assets.quickbooks import quickbooks
-from pipelines.assets.xero import APP_CLIENTS, STREAM_KEYS, XERO, xero
+from pipelines.assets.xero import APP_CLIENTS, APP_CONTACTS, STREAM_KEYS, XERO, xero
 from pipelines.partitions import quickbooks_connections, xero_connections
 from pipelines.resources import FirmsyncDatabase, XeroApi
 from pipelines.sensors import webhook_inbox
@@ -156,7 +156,10 @@ def test_every_stream_lands_equal_to_xero_and_customers_become_clients(target, i
     assert clients["clients_matched"] == 1 and clients["clients_created"] == len(wanted) - 1
     assert clients["clients_linked"] == len(wanted) < len(expected["contacts"])  # suppliers stay out
     assert {
-        r[0] for r in _rows(target, "select external_id from app.external_refs where connection_id = :c")
+        r[0]
+        for r in _rows(
+            target, "select external_id from app.external_refs where connection_id = :c and entity = 'client'"
+        )
     } == (wanted)
     [(name, refs)] = _rows(
         target,
@@ -389,3 +392,35 @@ def test_a_xero_webhook_launches_an_incremental_sync_of_its_connection(target, i
     result = webhook_inbox(dg.build_sensor_context(instance=instance, resources={"db": FirmsyncDatabase()}))
     [run] = [r for r in result.run_requests if r.partition_key == target.key]
     assert run.job_name == "xero_sync_job" and run.tags["firmsync/trigger"] == "webhook"
+
+
+def test_each_customers_person_becomes_one_contact_of_its_client(target, instance, resources, sandbox):
+    before = source(sandbox, target.realm)
+    wanted = customers(before)
+    people = {
+        k: c
+        for k, c in before["contacts"].items()
+        if k in wanted and (c.get("FirstName") or c.get("LastName"))
+    }
+    assert people
+    first = _materialize(target, instance, resources)
+    assert first.success
+    assert _metadata(first, APP_CONTACTS)["contacts_created"] == len(people)
+    rows = _rows(
+        target,
+        "select r.external_id, k.first_name, k.last_name, k.email, cr.external_id "
+        "from app.contacts k join app.external_refs r on r.entity_id = k.id and r.entity = 'contact' "
+        "join app.external_refs cr on cr.entity_id = k.client_id and cr.entity = 'client' "
+        "where r.connection_id = :c and cr.connection_id = :c",
+    )
+    assert {row[0]: tuple(row[1:]) for row in rows} == {
+        f"{k}:primary": (c.get("FirstName") or "", c.get("LastName") or "", c.get("EmailAddress") or None, k)
+        for k, c in people.items()
+    }
+    # Nothing changed at Xero: the second run writes no contact.
+    again = _materialize(target, instance, resources)
+    assert _metadata(again, APP_CONTACTS) == {
+        "contacts_created": 0,
+        "contacts_updated": 0,
+        "contacts_matched": 0,
+    }
