@@ -248,6 +248,8 @@ def sync_stream(
         )
         result.full_refresh = result.fell_back_to_full = True
         _load_pages(db, tenant, provider, connection_id, client, stream, None, page_size, synced_at, result)
+    if result.pages == 0 and not result.full_refresh:
+        result.cursor = cursor  # nothing read: the stored cursor stands (and is what the checks compare)
     if result.full_refresh:
         result.removed = _soft_delete_missing(db, tenant, connection_id, stream, synced_at)
     if count_rows:
