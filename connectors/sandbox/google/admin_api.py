@@ -32,6 +32,8 @@ class NewAccount(BaseModel):
     calendars: list[NewCalendar] = Field(default_factory=list, description="secondary calendars")
     seed: int = 0
     spread_days: float = Field(60, ge=0, le=3650)
+    all_day_share: float = Field(0.1, ge=0, le=1)
+    recurring_share: float = Field(0.05, ge=0, le=1)
     anchor: datetime | None = Field(None, description="seeded times centre here; default: now")
     scope: str | None = Field(
         None, description="space-separated scopes of the grant; default: events + readonly"
@@ -66,6 +68,7 @@ class Limits(BaseModel):
     clear_retry_after: bool = Field(False, description="send no Retry-After with throttled answers")
     access_token_ttl_seconds: int | None = Field(None, ge=1)
     sync_token_ttl_seconds: int | None = Field(None, ge=1)
+    window_seconds: float | None = Field(None, gt=0, le=3600, description="the quota window (Google: 60)")
 
 
 class UserEdit(BaseModel):
@@ -138,7 +141,10 @@ def admin_router(state: GoogleState) -> APIRouter:
             raise HTTPException(409, f"user {email} exists")
         account = state.add_account(email, spec.name or email.split("@")[0], spec.time_zone)
         anchor = anchor_of(spec.anchor)
-        seed.seed_events(account.primary, spec.events, spec.seed, anchor, spread_days=spec.spread_days)
+        shares = {"all_day_share": spec.all_day_share, "recurring_share": spec.recurring_share}
+        seed.seed_events(
+            account.primary, spec.events, spec.seed, anchor, spread_days=spec.spread_days, **shares
+        )
         for index, extra in enumerate(spec.calendars):
             calendar = state.add_calendar(
                 account, extra.summary, extra.time_zone or spec.time_zone, extra.description

@@ -100,7 +100,7 @@ class GoogleGateway:
         project_limit = self.state.settings.google_project_rate_limit_per_minute
         if limiter.retry_after(PROJECT_KEY, project_limit) is not None:
             return errors.rate_limited(limits.rate_limit_status, limits.retry_after_seconds)
-        if limiter.acquire(email, limits.requests_per_minute) is not None:
+        if limiter.acquire(email, limits.requests_per_minute, limits.window_seconds) is not None:
             return errors.rate_limited(limits.rate_limit_status, limits.retry_after_seconds)
         limiter.record(PROJECT_KEY)
         return None

@@ -24,6 +24,7 @@ class AccountLimits:
     retry_after_seconds: int | None  # Retry-After sent with a throttled answer (Google often sends none)
     access_token_ttl_seconds: int
     sync_token_ttl_seconds: int
+    window_seconds: float = 60.0  # the quota's window: shorter ones let tests meet the limit quickly
 
 
 @dataclass
