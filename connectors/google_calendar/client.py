@@ -189,9 +189,11 @@ class GoogleCalendarClient:
         sync_token: str | None = None,
         page_token: str | None = None,
         max_results: int = PAGE_SIZE,
+        time_min: datetime | None = None,
     ) -> dict[str, Any]:
-        """One raw `events.list` answer. Without a sync token it is a full sync's page: events ending
-        after `sync_window_days` ago; with one, only the changes (410 raises CursorExpiredError)."""
+        """One raw `events.list` answer. Without a sync token it is a full sync's page (events ending after
+        `time_min`, if given); with one, only the changes (410 raises CursorExpiredError). Every page of one
+        result set must repeat the first page's parameters."""
         params: dict[str, Any] = {
             "calendarId": calendar_id,
             "maxResults": max_results,
@@ -201,10 +203,13 @@ class GoogleCalendarClient:
             params["pageToken"] = page_token
         if sync_token:
             params["syncToken"] = sync_token
-        elif self.config.sync_window_days is not None:
-            since = self._now() - timedelta(days=self.config.sync_window_days)
-            params["timeMin"] = since.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        elif time_min is not None:
+            params["timeMin"] = time_min.astimezone(UTC).isoformat().replace("+00:00", "Z")
         return self._execute(lambda: self._events.list(**params))
+
+    def _full_sync_start(self) -> datetime | None:
+        days = self.config.sync_window_days
+        return None if days is None else (self._now() - timedelta(days=days)).replace(microsecond=0)
 
     def pages(self, cursor: str | None = None, page_size: int = PAGE_SIZE) -> Iterator[Page]:
         """Events of every configured calendar changed since `cursor` (all of them when None)."""
@@ -213,9 +218,14 @@ class GoogleCalendarClient:
         for position, calendar_id in enumerate(calendars):
             last_calendar = position == len(calendars) - 1
             sync_token, page_token = tokens.get(calendar_id), None
+            time_min = None if sync_token else self._full_sync_start()
             while True:
                 body = self.list_page(
-                    calendar_id, sync_token=sync_token, page_token=page_token, max_results=page_size
+                    calendar_id,
+                    sync_token=sync_token,
+                    page_token=page_token,
+                    max_results=page_size,
+                    time_min=time_min,
                 )
                 records = [{**item, CALENDAR_KEY: calendar_id} for item in body.get("items") or []]
                 page_token = body.get("nextPageToken")

@@ -152,14 +152,12 @@ class Calendar:
         if event_id in self.events:
             raise errors.duplicate()
         writable = {k: v for k, v in body.items() if k not in READ_ONLY}
-        micros, seq = self._stamp(at)
         resource = {
             **writable,
             "kind": "calendar#event",
             "id": event_id,
             "status": writable.get("status") or "confirmed",
             "htmlLink": self._html_link(event_id),
-            "created": rfc3339_ms(micros / 1e6),
             "creator": {"email": creator or self.owner, "self": True},
             "organizer": self._organizer(),
             "iCalUID": writable.get("iCalUID") or f"{event_id}@google.com",
@@ -168,6 +166,8 @@ class Calendar:
             "eventType": writable.get("eventType") or "default",
         }
         self._validate(resource)
+        micros, seq = self._stamp(at)
+        resource["created"] = rfc3339_ms(micros / 1e6)
         self._save(event_id, resource, micros, seq)
         return self.events[event_id].resource
 
