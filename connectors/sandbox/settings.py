@@ -1,9 +1,8 @@
 """Sandbox settings, read from the environment with the ``SANDBOX_`` prefix."""
 
 from datetime import datetime
-from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DAY = 86_400
@@ -89,7 +88,7 @@ class SandboxSettings(BaseSettings):
     google_user_rate_limit_per_minute: int = Field(600, ge=1)
     google_project_rate_limit_per_minute: int = Field(10_000, ge=1)
     # Google answers a spent quota with 403 usageLimits/rateLimitExceeded or with 429.
-    google_rate_limit_status: Literal[403, 429] = 403
+    google_rate_limit_status: int = 403
     # Sync tokens expire after an unpublished time; this one is the sandbox's (and injectable per calendar).
     google_sync_token_ttl: int = Field(30 * DAY, ge=1)
     google_demo_email: str = "demo.staff@firmsync.example"
@@ -97,3 +96,10 @@ class SandboxSettings(BaseSettings):
     google_demo_seed: int = 20260105
     google_demo_anchor: datetime = datetime.fromisoformat("2026-11-01T09:00:00-07:00")
     google_demo_timezone: str = "America/Los_Angeles"
+
+    @field_validator("google_rate_limit_status")
+    @classmethod
+    def _google_throttle_status(cls, value: int) -> int:
+        if value not in (403, 429):
+            raise ValueError("Google answers a spent quota with 403 or 429")
+        return value

@@ -225,3 +225,25 @@ def test_the_registry_builds_the_client(make_google_user):
     stream = client.streams()["events"]
     assert stream.primary_key == ("calendarId", "id")
     assert len([r for page in stream.pages(None) for r in page.records]) == 1
+
+
+def test_a_dropped_connection_is_retried(make_google_user):
+    user = make_google_user()
+    client = user.client(
+        user.credentials(access_token=user.access_token, expires_at=datetime.now(UTC) + timedelta(hours=1))
+    )
+    user.fault("drop", path_contains="/events", times=1)
+    made = client.insert_event(user.email, event_body(details(), event_id=event_id_for(uuid.uuid4())))
+    _, records = read_all(client)
+    assert [r["id"] for r in records] == [made["id"]]
+    assert user.outcomes().get("dropped") == 1
+
+
+def test_a_grant_without_write_scope_is_an_auth_error(make_google_user):
+    readonly = "https://www.googleapis.com/auth/calendar.readonly"
+    user = make_google_user(1, scope=readonly)
+    client = user.client(config=user.config(scopes=(readonly,)))
+    assert len(client.list_calendars()) == 1
+    with pytest.raises(AuthError) as denied:
+        client.insert_event(user.email, event_body(details()))
+    assert denied.value.status_code == 403
