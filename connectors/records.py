@@ -70,3 +70,23 @@ class CanonicalInvoice(BaseModel):
     due_date: dt.date
     notes: str | None = None
     lines: tuple[CanonicalInvoiceLine, ...] = Field(min_length=1)
+
+
+class CalendarEventDetails(BaseModel):
+    """What the app knows about a calendar event, without any provider's identity: what a push sends.
+
+    Times are instants; `timezone` is the IANA zone the event was planned in (it decides local wall time for
+    the vendor, e.g. across daylight-saving changes). An all-day event covers the local dates from
+    `starts_at` up to, not including, the date of `ends_at`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str = Field(min_length=1)
+    description: str | None = None
+    location: str | None = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    timezone: str = Field(default="UTC", description="IANA zone, e.g. 'America/New_York'.")
+    all_day: bool = False
+    attendee_emails: tuple[str, ...] = ()

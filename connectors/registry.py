@@ -112,6 +112,25 @@ def _xero() -> ConnectorSpec:
     )
 
 
+def _google_calendar() -> ConnectorSpec:
+    from connectors.google_calendar import oauth
+    from connectors.google_calendar.client import STREAMS, GoogleCalendarClient
+    from connectors.google_calendar.config import GoogleCalendarConfig, GoogleCalendarCredentials
+
+    return ConnectorSpec(
+        provider="google_calendar",
+        display_name="Google Calendar",
+        description="A staff member's Google calendars, both ways: events synced incrementally with sync "
+        "tokens (deletions included), local events pushed with etag/If-Match conflict detection.",
+        config_model=GoogleCalendarConfig,
+        credentials_model=GoogleCalendarCredentials,
+        streams=STREAMS,
+        account_id=lambda config: config.account_email,
+        client_factory=GoogleCalendarClient,
+        oauth=oauth.FLOW,
+    )
+
+
 def _no_sync_client(provider: str) -> ClientFactory:
     def factory(
         config: BaseModel, credentials: BaseModel, *, on_tokens: Callable[[TokenSet], None], **_: Any
@@ -192,7 +211,7 @@ def _webhook_only_specs() -> tuple[ConnectorSpec, ...]:
 
 
 _REGISTRY: dict[str, ConnectorSpec] = {
-    spec.provider: spec for spec in (_quickbooks(), _xero(), *_webhook_only_specs())
+    spec.provider: spec for spec in (_quickbooks(), _xero(), _google_calendar(), *_webhook_only_specs())
 }
 CONNECTORS: Mapping[str, ConnectorSpec] = MappingProxyType(_REGISTRY)
 

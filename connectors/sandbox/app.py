@@ -9,6 +9,8 @@ from starlette.types import Receive, Scope, Send
 
 from connectors.sandbox.common.asgi import RAW_SEND_SCOPE_KEY
 from connectors.sandbox.common.clock import Clock
+from connectors.sandbox.google import MOUNT_PATH as GOOGLE_MOUNT
+from connectors.sandbox.google import build_google_app
 from connectors.sandbox.quickbooks import MOUNT_PATH as QUICKBOOKS_MOUNT
 from connectors.sandbox.quickbooks import build_quickbooks_app
 from connectors.sandbox.settings import SandboxSettings
@@ -34,6 +36,7 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
     clock = clock or Clock()
     quickbooks, quickbooks_state = build_quickbooks_app(settings, clock)
     xero, xero_state = build_xero_app(settings, clock)
+    google, google_state = build_google_app(settings, clock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -43,19 +46,24 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
     app = _SandboxApp(
         title="firmsync vendor sandbox",
         description="Local emulators of the vendor APIs firmsync syncs with. "
-        "See /quickbooks/docs and /xero/docs.",
+        "See /quickbooks/docs, /xero/docs and /google/docs.",
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.clock = clock
     app.state.quickbooks = quickbooks_state
     app.state.xero = xero_state
+    app.state.google = google_state
     app.mount(QUICKBOOKS_MOUNT, quickbooks)
     app.mount(XERO_MOUNT, xero)
+    app.mount(GOOGLE_MOUNT, google)
 
     @app.get("/healthz", tags=["sandbox"])
     async def healthz() -> dict:
-        return {"status": "ok", "vendors": {"quickbooks": QUICKBOOKS_MOUNT, "xero": XERO_MOUNT}}
+        return {
+            "status": "ok",
+            "vendors": {"quickbooks": QUICKBOOKS_MOUNT, "xero": XERO_MOUNT, "google": GOOGLE_MOUNT},
+        }
 
     @app.post(
         "/_sandbox/clock/advance", tags=["sandbox"], summary="Move the sandbox clock forward (all vendors)"

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DAY = 86_400
@@ -78,3 +78,28 @@ class SandboxSettings(BaseSettings):
     xero_webhook_retry_for_seconds: float = Field(DAY, gt=0)  # ... for 24 hours, then disables
     xero_webhook_max_batch: int = Field(250, ge=1)
     xero_webhook_timeout_seconds: float = Field(5.0, gt=0)  # Xero expects an answer within 5 s
+
+    # Google Calendar (see connectors/sandbox/google/__init__.py). Limits are Google's published ones.
+    google_client_id: str = "firmsync-google-sandbox.apps.googleusercontent.com"
+    google_client_secret: SecretStr = SecretStr("firmsync-google-sandbox-secret")
+    google_access_token_ttl: int = Field(3600, ge=1)  # Google's access tokens live one hour
+    google_authorization_code_ttl: int = Field(600, ge=1)
+    # Calendar API quotas: 600 requests per minute per user, 10,000 per minute per project.
+    google_user_rate_limit_per_minute: int = Field(600, ge=1)
+    google_project_rate_limit_per_minute: int = Field(10_000, ge=1)
+    # Google answers a spent quota with 403 usageLimits/rateLimitExceeded or with 429.
+    google_rate_limit_status: int = 403
+    # Sync tokens expire after an unpublished time; this one is the sandbox's (and injectable per calendar).
+    google_sync_token_ttl: int = Field(30 * DAY, ge=1)
+    google_demo_email: str = "demo.staff@firmsync.example"
+    google_demo_events: int = Field(60, ge=0)
+    google_demo_seed: int = 20260105
+    google_demo_anchor: datetime = datetime.fromisoformat("2026-11-01T09:00:00-07:00")
+    google_demo_timezone: str = "America/Los_Angeles"
+
+    @field_validator("google_rate_limit_status")
+    @classmethod
+    def _google_throttle_status(cls, value: int) -> int:
+        if value not in (403, 429):
+            raise ValueError("Google answers a spent quota with 403 or 429")
+        return value

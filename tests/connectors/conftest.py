@@ -135,3 +135,96 @@ class XeroSandbox:
 @pytest.fixture(scope="session")
 def xero_sandbox(sandbox) -> XeroSandbox:
     return XeroSandbox(xero_url=f"{sandbox.url}/xero")
+
+
+@dataclass(frozen=True)
+class GoogleSandbox:
+    google_url: str  # http://HOST:PORT/google: the Calendar API, OAuth endpoints and discovery
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The sandbox's own admin API (not Google) under /google/_sandbox."""
+        response = httpx.request(method, f"{self.google_url}/_sandbox{path}", timeout=10, **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+
+@pytest.fixture(scope="session")
+def google_sandbox(sandbox) -> GoogleSandbox:
+    return GoogleSandbox(google_url=sandbox.google)
+
+
+@dataclass
+class GoogleUser:
+    """One sandbox Google user (a staff member) plus what their consent gave the app."""
+
+    sandbox: GoogleSandbox
+    email: str
+    calendar_ids: list[str]
+    client_id: str
+    client_secret: str
+    refresh_token: str
+    access_token: str
+    tokens: list[TokenSet] = field(default_factory=list)
+
+    def config(self, **overrides: Any):
+        from connectors.google_calendar import GoogleCalendarConfig
+
+        fields: dict[str, Any] = {
+            "client_id": self.client_id,
+            "account_email": self.email,
+            "calendar_ids": tuple(self.calendar_ids),
+            "api_endpoint": f"{self.sandbox.google_url}/calendar/v3/",
+            "authorize_url": f"{self.sandbox.google_url}/o/oauth2/v2/auth",
+            "token_url": f"{self.sandbox.google_url}/token",
+            "revocation_url": f"{self.sandbox.google_url}/revoke",
+        }
+        return GoogleCalendarConfig(**(fields | overrides))
+
+    def credentials(self, **overrides: Any):
+        from connectors.google_calendar import GoogleCalendarCredentials
+
+        fields: dict[str, Any] = {"client_secret": self.client_secret, "refresh_token": self.refresh_token}
+        return GoogleCalendarCredentials(**(fields | overrides))
+
+    def client(self, credentials: Any = None, config: Any = None, **options: Any):
+        from connectors.google_calendar import GoogleCalendarClient
+
+        options.setdefault("retry_policy", FAST_RETRIES)
+        options.setdefault("timeout", 5.0)
+        options.setdefault("bucket", TokenBucket(rate_per_second=10_000, capacity=10_000))
+        return GoogleCalendarClient(
+            config or self.config(),
+            credentials or self.credentials(),
+            on_tokens=self.tokens.append,
+            **options,
+        )
+
+    def act(self, method: str, path: str, **kwargs: Any) -> Any:
+        """What the user does in Google Calendar, or an operator does to the account (admin API)."""
+        return self.sandbox.admin(method, path, **kwargs)
+
+    def fault(self, kind: str, **spec: Any) -> None:
+        self.sandbox.admin("POST", "/faults", json={"kind": kind, "realm": self.email, **spec})
+
+    def outcomes(self) -> dict[str, int]:
+        return self.sandbox.admin("GET", f"/accounts/{self.email}/stats")["by_status"]
+
+
+@pytest.fixture
+def make_google_user(google_sandbox: GoogleSandbox) -> Callable[..., GoogleUser]:
+    def make(
+        events: int = 0, *, calendars: list[dict] | None = None, seed: int = 7, **spec: Any
+    ) -> GoogleUser:
+        body = {"events": events, "calendars": calendars or [], "seed": seed, "recurring_share": 0, **spec}
+        grant = google_sandbox.admin("POST", "/accounts", json=body)
+        return GoogleUser(
+            sandbox=google_sandbox,
+            email=grant["email"],
+            calendar_ids=[c["id"] for c in grant["calendars"]],
+            client_id=grant["client_id"],
+            client_secret=grant["client_secret"],
+            refresh_token=grant["refresh_token"],
+            access_token=grant["access_token"],
+        )
+
+    return make

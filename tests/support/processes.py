@@ -114,6 +114,16 @@ class SandboxServer:
             },
         }
 
+    @property
+    def google(self) -> str:
+        return f"{self.url}/google"
+
+    def new_google_account(self, **spec) -> dict:
+        """A Google user with calendars (`POST /google/_sandbox/accounts` body) and their consent's tokens."""
+        response = httpx.post(f"{self.google}/_sandbox/accounts", json=spec)
+        response.raise_for_status()
+        return response.json()
+
     def stop(self) -> None:
         stop(self.proc)
         self.log.close()
