@@ -18,8 +18,10 @@ How the SDK is driven (stripe 16.1.0):
 Incremental reads (see `CreatedPager`): every stream is listed with `created[gte]=<cursor>`, newest first.
 Customers, charges, payment intents and refunds are listed for *new* objects; changes to objects already
 synced (a charge refunded, a customer updated or deleted) come from the events stream, whose events carry
-the object as it became (`mapping.event_change`). Stripe keeps events for 30 days: an events cursor older
-than that raises `CursorExpiredError`, and the caller falls back to a full refresh of every stream.
+the object as it became (`mapping.event_change`). Events pages come newest first, so a loader applies
+`mapping.latest_changes` of the whole read (the events stream moves its cursor on its last page only), never
+page by page. Stripe keeps events for 30 days: an events cursor older than that raises
+`CursorExpiredError`, and the caller falls back to a full refresh of every stream.
 """
 
 from __future__ import annotations

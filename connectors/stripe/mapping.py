@@ -11,6 +11,7 @@ thousandths for three-decimal ones (BHD, JOD, KWD, OMR, TND). Times are Unix sec
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -384,6 +385,18 @@ def event_change(event: dict[str, Any]) -> ObjectChange | None:
         event_id=_required_id(event, "event"),
         changed_at=from_unix(event.get("created")),
     )
+
+
+def latest_changes(events_newest_first: Iterable[dict[str, Any]]) -> dict[tuple[str, str], ObjectChange]:
+    """The newest change per (stream, object id) among events listed as Stripe lists them (newest first,
+    across every page of one read). Applying only these leaves each object as its latest event made it,
+    whatever order the pages are loaded in: an older snapshot never overwrites a newer one."""
+    latest: dict[tuple[str, str], ObjectChange] = {}
+    for event in events_newest_first:
+        change = event_change(event)
+        if change is not None:
+            latest.setdefault((change.stream, change.object_id), change)
+    return latest
 
 
 # --------------------------------------------------------------------------- canonical payments

@@ -12,7 +12,14 @@ import pytest
 
 from connectors import registry
 from connectors.base import AuthError, CursorExpiredError, Page, RetryPolicy, StreamCursor, TokenBucket
-from connectors.stripe import STREAMS, StripeAccountClient, StripeConfig, StripeCredentials, event_change
+from connectors.stripe import (
+    STREAMS,
+    StripeAccountClient,
+    StripeConfig,
+    StripeCredentials,
+    event_change,
+    latest_changes,
+)
 from connectors.stripe.mapping import customer_to_row
 
 FAST_RETRIES = RetryPolicy(max_attempts=12, base_delay=0.05, max_delay=0.5, max_retry_after=5.0)
@@ -115,7 +122,10 @@ def test_an_incremental_sync_sees_only_new_objects_and_changes_from_events(sandb
     new_event_ids = set(_after(second["events"][0], cursors["events"]))
     assert len(new_event_ids) == 8 and not first_event_ids & new_event_ids
     events = [row for page in second["events"][0] for row in page.records if row["id"] in new_event_ids]
-    changes = {(c.stream, c.object_id): c for c in map(event_change, reversed(events)) if c is not None}
+    changes = latest_changes(events)
+    assert changes == {
+        (c.stream, c.object_id): c for c in map(event_change, reversed(events)) if c is not None
+    }
     assert changes[("charges", old_charge["id"])].payload["amount_refunded"] == 100
     assert changes[("refunds", refund_id)].payload["charge"] == old_charge["id"]
     assert changes[("customers", old_customers[5]["id"])].payload["name"] == "Renamed & Co"

@@ -24,6 +24,7 @@ from connectors.stripe.mapping import (
     customer_to_row,
     event_change,
     event_to_row,
+    latest_changes,
     minor_to_decimal,
     payment_intent_to_row,
     refund_to_row,
@@ -415,3 +416,26 @@ def test_event_row_and_the_change_it_records() -> None:
     assert event_change(invoice) is None
     with pytest.raises(ValueError):
         charge_to_row({"object": "charge"})
+
+
+def test_only_the_newest_change_per_object_counts() -> None:
+    renamed = EVENT | {
+        "id": "evt_2",
+        "type": "customer.updated",
+        "created": 1686089990,
+        "data": {
+            "object": CUSTOMER | {"name": "Jenny Rosen-Park"},
+            "previous_attributes": {"name": "Jenny Rosen"},
+        },
+    }
+    created = EVENT | {"id": "evt_1", "type": "customer.created", "created": 1686089900}
+    charge = EVENT | {"id": "evt_3", "type": "charge.succeeded", "data": {"object": CHARGE}}
+    newest_first = [renamed, charge, created]
+    changes = latest_changes(newest_first)
+    assert set(changes) == {("customers", "cus_NffrFeUfNV2Hib"), ("charges", "ch_3MmlLrLkdIwHu7ix0snN0B15")}
+    customer = changes[("customers", "cus_NffrFeUfNV2Hib")]
+    assert (customer.event_id, customer.payload["name"], customer.deleted) == (
+        "evt_2",
+        "Jenny Rosen-Park",
+        False,
+    )

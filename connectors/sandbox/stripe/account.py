@@ -31,18 +31,29 @@ class AccountLimits:
 
 @dataclass
 class Table:
-    """Objects of one resource by id, plus the order they were created in (a tiebreak within a second)."""
+    """Objects of one resource by id, plus the order they were created in (a tiebreak within a second).
+    The newest-first order is kept between writes, so paging a large table does not sort it per request."""
 
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     order: dict[str, int] = field(default_factory=dict)
+    _sorted: list[dict[str, Any]] | None = None
 
     def add(self, row: dict[str, Any]) -> dict[str, Any]:
         self.order.setdefault(row["id"], len(self.order))
         self.rows[row["id"]] = row
+        self._sorted = None
         return row
 
+    def remove(self, object_id: str) -> dict[str, Any]:
+        self._sorted = None
+        return self.rows.pop(object_id)
+
     def newest_first(self) -> list[dict[str, Any]]:
-        return sorted(self.rows.values(), key=lambda r: (r["created"], self.order[r["id"]]), reverse=True)
+        if self._sorted is None:
+            self._sorted = sorted(
+                self.rows.values(), key=lambda r: (r["created"], self.order[r["id"]]), reverse=True
+            )
+        return self._sorted
 
 
 @dataclass

@@ -54,7 +54,7 @@ def update_customer(account: Account, customer_id: str, changes: dict[str, Any],
 def delete_customer(account: Account, customer_id: str, now: int) -> dict[str, Any]:
     """Stripe deletes a customer for good: lists no longer show it, retrieving it answers the stub."""
     row = customer_or_404(account, customer_id)
-    del account.table("customers").rows[customer_id]
+    account.table("customers").remove(customer_id)
     account.deleted_customers.add(customer_id)
     account.record("customer.deleted", row, now)
     return objects.deleted_customer(customer_id)
