@@ -90,3 +90,19 @@ class CalendarEventDetails(BaseModel):
     timezone: str = Field(default="UTC", description="IANA zone, e.g. 'America/New_York'.")
     all_day: bool = False
     attendee_emails: tuple[str, ...] = ()
+
+
+class CanonicalPayment(CanonicalRecord):
+    """Money a client paid, as the app's `payments` table sees it. Amounts are in major units of
+    `currency` (converted from the provider's minor units by the currency's exponent)."""
+
+    client_external_id: str | None = Field(description="The paying client's id in the provider, if known.")
+    amount: Decimal = Field(gt=0, description="Amount paid, before refunds.")
+    amount_refunded: Decimal = Field(ge=0)
+    currency: str = Field(min_length=3, max_length=3, description="ISO 4217 code, upper case.")
+    received_at: AwareDatetime
+    method: str = Field(
+        description="One of the app's payment methods: card, bank_transfer, direct_debit, ..."
+    )
+    reference: str | None = Field(default=None, description="What the firm recognises the payment by.")
+    refunded: bool = Field(description="True once the whole amount went back to the client.")

@@ -131,6 +131,24 @@ def _google_calendar() -> ConnectorSpec:
     )
 
 
+def _stripe() -> ConnectorSpec:
+    from connectors.stripe.client import STREAMS, StripeAccountClient
+    from connectors.stripe.config import StripeConfig, StripeCredentials
+
+    return ConnectorSpec(
+        provider="stripe",
+        display_name="Stripe",
+        description="Customers, charges, payment intents and refunds from one Stripe account, synced "
+        "incrementally by creation time, with updates and deletions from its events; signed webhooks. "
+        "Connected with an API key (no OAuth).",
+        config_model=StripeConfig,
+        credentials_model=StripeCredentials,
+        streams=STREAMS,
+        account_id=lambda config: config.account_id,
+        client_factory=StripeAccountClient,
+    )
+
+
 def _no_sync_client(provider: str) -> ClientFactory:
     def factory(
         config: BaseModel, credentials: BaseModel, *, on_tokens: Callable[[TokenSet], None], **_: Any
@@ -168,14 +186,6 @@ def _webhook_only_specs() -> tuple[ConnectorSpec, ...]:
 
     return (
         _webhook_only(
-            "stripe",
-            "Stripe",
-            "Payments, invoices and customers events from one Stripe account, through signed webhooks.",
-            c.StripeConfig,
-            c.StripeCredentials,
-            "account_id",
-        ),
-        _webhook_only(
             "square",
             "Square",
             "Payments, orders and customers events from one Square seller, through signed webhooks.",
@@ -211,7 +221,8 @@ def _webhook_only_specs() -> tuple[ConnectorSpec, ...]:
 
 
 _REGISTRY: dict[str, ConnectorSpec] = {
-    spec.provider: spec for spec in (_quickbooks(), _xero(), _google_calendar(), *_webhook_only_specs())
+    spec.provider: spec
+    for spec in (_quickbooks(), _xero(), _google_calendar(), _stripe(), *_webhook_only_specs())
 }
 CONNECTORS: Mapping[str, ConnectorSpec] = MappingProxyType(_REGISTRY)
 

@@ -14,6 +14,8 @@ from connectors.sandbox.google import build_google_app
 from connectors.sandbox.quickbooks import MOUNT_PATH as QUICKBOOKS_MOUNT
 from connectors.sandbox.quickbooks import build_quickbooks_app
 from connectors.sandbox.settings import SandboxSettings
+from connectors.sandbox.stripe import MOUNT_PATH as STRIPE_MOUNT
+from connectors.sandbox.stripe import build_stripe_app
 from connectors.sandbox.xero import MOUNT_PATH as XERO_MOUNT
 from connectors.sandbox.xero import build_xero_app
 
@@ -37,16 +39,18 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
     quickbooks, quickbooks_state = build_quickbooks_app(settings, clock)
     xero, xero_state = build_xero_app(settings, clock)
     google, google_state = build_google_app(settings, clock)
+    stripe, stripe_state = build_stripe_app(settings, clock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         xero_state.close()  # the webhook delivery thread
+        stripe_state.close()  # and its own
 
     app = _SandboxApp(
         title="firmsync vendor sandbox",
         description="Local emulators of the vendor APIs firmsync syncs with. "
-        "See /quickbooks/docs, /xero/docs and /google/docs.",
+        "See /quickbooks/docs, /xero/docs, /google/docs and /stripe/docs.",
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -54,15 +58,22 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
     app.state.quickbooks = quickbooks_state
     app.state.xero = xero_state
     app.state.google = google_state
+    app.state.stripe = stripe_state
     app.mount(QUICKBOOKS_MOUNT, quickbooks)
     app.mount(XERO_MOUNT, xero)
     app.mount(GOOGLE_MOUNT, google)
+    app.mount(STRIPE_MOUNT, stripe)
 
     @app.get("/healthz", tags=["sandbox"])
     async def healthz() -> dict:
         return {
             "status": "ok",
-            "vendors": {"quickbooks": QUICKBOOKS_MOUNT, "xero": XERO_MOUNT, "google": GOOGLE_MOUNT},
+            "vendors": {
+                "quickbooks": QUICKBOOKS_MOUNT,
+                "xero": XERO_MOUNT,
+                "google": GOOGLE_MOUNT,
+                "stripe": STRIPE_MOUNT,
+            },
         }
 
     @app.post(

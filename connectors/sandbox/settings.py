@@ -103,3 +103,24 @@ class SandboxSettings(BaseSettings):
         if value not in (403, 429):
             raise ValueError("Google answers a spent quota with 403 or 429")
         return value
+
+    # Stripe (see connectors/sandbox/stripe/__init__.py). The demo account's key is fixed so `make run`'s
+    # demo firm can be connected to it after every restart.
+    stripe_demo_account_id: str = "acct_1FirmsyncDemo0001"
+    stripe_demo_account_name: str = "Demo Company (US)"
+    stripe_demo_secret_key: SecretStr = SecretStr("sk_test_51FirmsyncSandboxDemoKey000000000000")
+    stripe_demo_customers: int = Field(25, ge=0)
+    stripe_demo_payments: int = Field(60, ge=0)
+    stripe_demo_seed: int = 20260105
+    stripe_demo_anchor: datetime = datetime.fromisoformat("2026-11-01T09:00:00-07:00")
+    # Stripe's basic rate limiter in test mode: 25 read and 25 write operations per second per account.
+    stripe_read_requests_per_second: int = Field(25, ge=1)
+    stripe_write_requests_per_second: int = Field(25, ge=1)
+    # GET /v1/events only goes back 30 days.
+    stripe_event_retention_days: int = Field(30, ge=1)
+    # What events and new objects say they were rendered with (the account's default API version).
+    stripe_api_version: str = "2026-10-28.endive"
+    stripe_webhook_timeout_seconds: float = Field(10.0, gt=0)
+    # Stripe retries a failed delivery with exponential backoff for up to three days; the last delay repeats.
+    stripe_webhook_retry_seconds: tuple[float, ...] = (60, 300, 1800, 3600, 7200, 14400, 28800)
+    stripe_webhook_max_attempts: int = Field(16, ge=1)

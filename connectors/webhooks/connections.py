@@ -1,5 +1,6 @@
-"""What a connection needs for vendors whose only integration so far is webhook intake: Stripe, Square,
-Twilio, DocuSign and Slack. (QuickBooks' and Xero's models live in `connectors/<vendor>/config.py`.)
+"""What a connection needs for vendors whose only integration so far is webhook intake: Square, Twilio,
+DocuSign and Slack. (QuickBooks', Xero's and Stripe's models live in `connectors/<vendor>/config.py`;
+Stripe's are re-exported here for code that imported them from this module.)
 
 As for every connector, the API validates `POST /api/v1/connections` with these models and the SPA renders
 the connect form from their JSON schemas, so every field has a title and a description. Credentials are
@@ -12,6 +13,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from connectors.stripe.config import StripeConfig, StripeCredentials  # noqa: F401 - re-exported
 
 _URL = r"^https?://\S+$"
 _GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -28,39 +31,8 @@ def _credentials(title: str) -> ConfigDict:
 
 
 # --------------------------------------------------------------------------- Stripe
-
-
-class StripeConfig(BaseModel):
-    model_config = _config("Stripe connection", "Receive events from one Stripe account.")
-
-    account_id: str = Field(
-        title="Account ID",
-        description="The Stripe account (`acct_...`, Dashboard → Settings → Account details). Connect "
-        "events name it in their `account` field.",
-        pattern=r"^acct_[A-Za-z0-9]{1,64}$",
-    )
-    api_base_url: str = Field(
-        default="https://api.stripe.com",
-        title="API base URL",
-        description="Base URL of the Stripe API.",
-        pattern=_URL,
-    )
-
-
-class StripeCredentials(BaseModel):
-    model_config = _credentials("Stripe credentials")
-
-    webhook_signing_secret: SecretStr = Field(
-        title="Webhook signing secret",
-        description="The endpoint's signing secret (`whsec_...`, Dashboard → Developers → Webhooks).",
-        min_length=1,
-    )
-    api_key: SecretStr | None = Field(
-        default=None,
-        title="Secret or restricted API key",
-        description="`sk_...` or `rk_...`; needed once syncing from Stripe is enabled.",
-    )
-
+# Stripe gained a sync client: its models moved to connectors/stripe/config.py (same fields, plus
+# optional ones a sync uses).
 
 # --------------------------------------------------------------------------- Square
 

@@ -65,7 +65,6 @@ def test_every_provider_has_a_verifier_and_a_connection_spec_holding_its_key():
 @pytest.mark.parametrize(
     ("provider", "config", "account"),
     [
-        ("stripe", {"account_id": "acct_1Nv0FGQ9RKHgCVdK"}, "acct_1Nv0FGQ9RKHgCVdK"),
         ("square", {"merchant_id": "6SSW7HV8K2ST5", "environment": "sandbox"}, "6SSW7HV8K2ST5"),
         ("twilio", {"account_sid": "AC" + "a" * 32}, "AC" + "a" * 32),
         (
@@ -88,6 +87,22 @@ def test_new_connectors_validate_their_config_and_name_the_account(provider, con
         spec.build_client(spec.config_model.model_validate(config), None, on_tokens=lambda _: None)  # type: ignore[arg-type]
     if provider == "square":
         assert spec.config_model.model_validate(config).api_base_url == "https://connect.squareupsandbox.com"
+
+
+def test_stripe_connections_keep_their_webhook_fields_and_now_sync():
+    spec = registry.get_connector("stripe")
+    config = spec.config_model.model_validate({"account_id": "acct_1Nv0FGQ9RKHgCVdK"})
+    assert (
+        spec.account_id(config) == "acct_1Nv0FGQ9RKHgCVdK" and config.api_base_url == "https://api.stripe.com"
+    )
+    assert "charges" in spec.streams
+    schema = spec.form_schema()
+    assert all("title" in field for field in schema["config"]["properties"].values())
+    assert schema["credentials"]["properties"]["webhook_signing_secret"]["format"] == "password"
+    # A connection saved when Stripe only sent webhooks (no API key) still validates.
+    spec.credentials_model.model_validate({"webhook_signing_secret": "whsec_1"})
+    with pytest.raises(ValueError, match="sk_"):
+        spec.credentials_model.model_validate({"webhook_signing_secret": "whsec_1", "api_key": "pk_test_1"})
 
 
 def test_quickbooks_credentials_accept_an_optional_verifier_token():

@@ -12,6 +12,12 @@ from fastapi.testclient import TestClient
 from connectors.sandbox.app import create_app
 from connectors.sandbox.common.clock import Clock
 from connectors.sandbox.settings import SandboxSettings
+from tests.sandbox.stripe_fixtures import (  # noqa: F401
+    new_stripe_account,
+    stripe_account,
+    stripe_sandbox,
+    stripe_settings,
+)
 
 # The Xero emulator's real-HTTP fixtures live in their own module; importing them here makes them fixtures.
 from tests.sandbox.xero_fixtures import (  # noqa: F401

@@ -124,6 +124,28 @@ class SandboxServer:
         response.raise_for_status()
         return response.json()
 
+    @property
+    def stripe(self) -> str:
+        """The Stripe emulator's API base (what a connection's `api_base_url` would be)."""
+        return f"{self.url}/stripe"
+
+    def new_stripe_account(self, **spec) -> dict:
+        """A fresh Stripe account (`POST /stripe/_sandbox/accounts` body): `{account_id, secret_key, ...}`."""
+        response = httpx.post(f"{self.stripe}/_sandbox/accounts", json=spec, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def stripe_connection_body(self, account: dict, webhook_signing_secret: str = "whsec_unused") -> dict:
+        """A POST /api/v1/connections body for a sandbox account: its configuration points at the sandbox."""
+        return {
+            "provider": "stripe",
+            "config": {"account_id": account["account_id"], "api_base_url": self.stripe},
+            "credentials": {
+                "api_key": account["secret_key"],
+                "webhook_signing_secret": webhook_signing_secret,
+            },
+        }
+
     def stop(self) -> None:
         stop(self.proc)
         self.log.close()
