@@ -131,8 +131,8 @@ PEOPLE = ContactSource(
           and (w.first_name is not null or w.last_name is not null)
         union all
         select w.firm_id, w.connection_id, w.external_id,
-               concat_ws(':', w.external_id, 'person',
-                         lower(coalesce(p->>'EmailAddress', concat_ws(' ', p->>'FirstName', p->>'LastName')))),
+               concat_ws(':', w.external_id, 'person', lower(coalesce(
+                   p->>'EmailAddress', concat_ws(' ', p->>'FirstName', p->>'LastName')))),
                coalesce(p->>'FirstName', ''), coalesce(p->>'LastName', ''), nullif(p->>'EmailAddress', ''),
                null, w.updated_at
         from warehouse.xero_contacts w
