@@ -349,7 +349,7 @@ def test_an_incremental_sync_reopens_voids_deletes_and_settles_what_changed_at_x
     api.call("POST", f"Invoices/{draft['InvoiceID']}", {"Status": "DELETED"})
     api.call("POST", f"Invoices/{edited['InvoiceID']}", {"Reference": "Thanks!"})
     half = (_money(partly["Total"]) / 2).quantize(CENT)
-    fresh = api.pay(partly["InvoiceID"], half)
+    fresh = api.pay(partly["InvoiceID"], float(half))  # JSON numbers, as Xero takes them
 
     result = _materialize(books, instance, resources)
     # Only the changes were read: five invoices (two revised by a payment made or deleted), two payments.
@@ -529,3 +529,53 @@ def test_the_demo_overlap_keeps_each_vendors_invoices_on_its_own_refs(
         )
         == 0
     )
+
+
+def _sweep(instance, resources, target):
+    result = xero.sweep_job.execute_in_process(
+        instance=instance,
+        resources=resources,
+        run_config={"ops": {"xero_sweep": {"config": {"connection_ids": [target.key]}}}},
+        raise_on_error=False,
+    )
+    assert result.success
+    return {
+        e.materialization.asset_key.to_user_string()
+        for e in result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION" and e.materialization.asset_key.path[0] == "app"
+    }
+
+
+def test_a_sweep_runs_the_billing_merges_only_when_what_they_read_changed(
+    books, instance, resources, sandbox
+):
+    """A sweep (many connections per run) merges only what is due: a payment deleted at Xero revises its
+    invoice too, so the merges reading invoices or payments run and re-open it; a contact's phone edited at
+    Xero re-runs the clients merge only (no link changed, so nothing downstream of it is due)."""
+    api = Xero(sandbox, books.realm)
+    assert _sweep(instance, resources, books) == {
+        "app/clients_from_xero",
+        "app/invoices_from_xero",
+        "app/payments_from_xero",
+    }
+    assert_books_match(books, api)
+    payment = _first(
+        api.books()["payments"],
+        lambda p: p["PaymentType"] == "ACCRECPAYMENT" and p["Invoice"]["AmountDue"] == 0,
+    )
+    api.call("POST", f"Payments/{payment['PaymentID']}", {"Status": "DELETED"})
+
+    assert _sweep(instance, resources, books) == {
+        "app/clients_from_xero",  # it reads the invoices stream too (who is a customer)
+        "app/invoices_from_xero",
+        "app/payments_from_xero",
+    }
+    assert_books_match(books, api)
+    reopened = _local_invoices(books)[payment["Invoice"]["InvoiceID"]]
+    assert reopened.status in ("sent", "partial") and reopened.amount_paid < reopened.total
+
+    before = _versions(books)
+    _admin(sandbox, "POST", f"/tenants/{books.realm['tenant_id']}/touch", json={"contacts": 1, "seed": 3})
+    assert _sweep(instance, resources, books) == {"app/clients_from_xero"}
+    assert _sweep(instance, resources, books) == set()  # nothing changed at Xero: no merge is due
+    assert _versions(books) == before

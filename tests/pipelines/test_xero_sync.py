@@ -156,7 +156,11 @@ def test_every_stream_lands_equal_to_xero_and_customers_become_clients(target, i
     assert clients["clients_matched"] == 1 and clients["clients_created"] == len(wanted) - 1
     assert clients["clients_linked"] == len(wanted) < len(expected["contacts"])  # suppliers stay out
     assert {
-        r[0] for r in _rows(target, "select external_id from app.external_refs where connection_id = :c")
+        r[0]
+        for r in _rows(
+            target,
+            "select external_id from app.external_refs where connection_id = :c and entity = 'client'",
+        )
     } == (wanted)
     [(name, refs)] = _rows(
         target,
