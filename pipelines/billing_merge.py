@@ -42,6 +42,10 @@ PAYMENTS = Payment.__table__
 ALLOCATIONS = PaymentAllocation.__table__
 REFS = ExternalRef.__table__
 
+NUMBERS_LOCK = text(
+    "select pg_advisory_xact_lock(hashtextextended('firmsync:invoice-numbers:' || :firm_id, 0))"
+)
+
 # A vendor invoice for the app: a draft, an issued one (its status follows its allocations), or void.
 DRAFT, OPEN, VOID = "draft", "open", "void"
 
@@ -223,6 +227,9 @@ def merge_invoices(
     """Create, update, void or soft-delete the local twins of `invoices` (in the order given, which decides
     who keeps a contested number), then re-settle every invoice of the connection."""
     firm_id = tenant.firm_id
+    # Numbers are chosen from the firm's taken ones: two vendors' merges of one firm take turns, so they
+    # never both pick the same free number (and one fails on uq_invoices_firm_number).
+    session.execute(NUMBERS_LOCK, {"firm_id": str(firm_id)})
     currency = firm_currency(session, firm_id)
     clients = linked(session, connection_id, "client")
     invoice_of = linked(session, connection_id, "invoice")
