@@ -1,4 +1,5 @@
-"""Xero, declared: six Accounting API streams → warehouse.xero_* → app.clients (built by the asset factory).
+"""Xero, declared: six Accounting API streams → warehouse.xero_* → app.clients, and sales invoices, payments
+and credit notes → app.invoices / app.payments (`xero_billing.py`); assets built by the asset factory.
 
 Every stream is incremental through `XeroClient.pages` (If-Modified-Since keyset on UpdatedDateUTC; the
 cursor is the instant before which everything has been read). Xero never hard-deletes accounting records:
@@ -37,18 +38,35 @@ from core_api.models.warehouse_accounting import (
     XERO_PAYMENTS,
 )
 from pipelines import client_merge, contact_merge
+from pipelines.assets.xero_billing import merge_invoices, merge_payments
 from pipelines.client_merge import ClientSource
 from pipelines.contact_merge import ContactSource
 from pipelines.factory import build_vendor_definitions
 from pipelines.partitions import xero_connections
 from pipelines.streams import CanonicalSpec, ChildSpec, StreamSpec, VendorSync
 
-__all__ = ["APP_CLIENTS", "CONTACTS", "INVOICES", "STREAM_KEYS", "XERO", "merge_clients", "xero"]
+__all__ = [
+    "APP_CLIENTS",
+    "APP_INVOICES",
+    "APP_PAYMENTS",
+    "CONTACTS",
+    "CREDIT_NOTES",
+    "INVOICES",
+    "PAYMENTS",
+    "STREAM_KEYS",
+    "XERO",
+    "merge_clients",
+    "xero",
+]
 
 CONTACTS = dg.AssetKey(["xero", "contacts"])
 INVOICES = dg.AssetKey(["xero", "invoices"])
+PAYMENTS = dg.AssetKey(["xero", "payments"])
+CREDIT_NOTES = dg.AssetKey(["xero", "credit_notes"])
 APP_CLIENTS = dg.AssetKey(["app", "clients_from_xero"])
 APP_CONTACTS = dg.AssetKey(["app", "contacts_from_xero"])
+APP_INVOICES = dg.AssetKey(["app", "invoices_from_xero"])
+APP_PAYMENTS = dg.AssetKey(["app", "payments_from_xero"])
 
 # Xero's soft deletes of a contact (GDPRREQUEST: erased on the firm's request).
 GONE = ("ARCHIVED", "GDPRREQUEST")
@@ -207,6 +225,23 @@ XERO = VendorSync(
             description="Xero contact persons merged into app.contacts of their client (matched by e-mail or "
             "name, linked through app.external_refs entity 'contact').",
             merge=merge_contacts,
+        ),
+        CanonicalSpec(
+            asset_key=APP_INVOICES,
+            deps=(INVOICES, APP_CLIENTS),
+            description="Xero sales (ACCREC) invoices and lines merged into app.invoices / app.invoice_lines "
+            "for linked clients (external_refs entity 'invoice'; bills stay in the warehouse); DRAFT and "
+            "SUBMITTED are drafts, VOIDED void, DELETED soft-deleted; amount_paid and status follow "
+            "allocations.",
+            merge=merge_invoices,
+        ),
+        CanonicalSpec(
+            asset_key=APP_PAYMENTS,
+            deps=(PAYMENTS, CREDIT_NOTES, APP_INVOICES),
+            description="Xero payments of sales invoices (and ACCRECCREDIT credit notes, as non-cash "
+            "payments) merged into app.payments with app.payment_allocations to the linked invoices, "
+            "which are then re-settled.",
+            merge=merge_payments,
         ),
     ),
 )

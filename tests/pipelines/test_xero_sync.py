@@ -158,7 +158,8 @@ def test_every_stream_lands_equal_to_xero_and_customers_become_clients(target, i
     assert {
         r[0]
         for r in _rows(
-            target, "select external_id from app.external_refs where connection_id = :c and entity = 'client'"
+            target,
+            "select external_id from app.external_refs where connection_id = :c and entity = 'client'",
         )
     } == (wanted)
     [(name, refs)] = _rows(
