@@ -470,10 +470,12 @@ def test_the_demo_overlap_keeps_each_vendors_invoices_on_its_own_refs(
         with tenant_session(tenant) as session:
             return session.execute(text(sql)).scalar_one()
 
-    # No invoice or payment holds refs of two connections, and no allocation crosses connections.
+    # No invoice or payment holds refs of two connections (a client or a contact, the same party or person
+    # in both books, may), and no allocation crosses connections.
     assert (
         one(
-            "select count(*) from (select entity_id from app.external_refs where entity <> 'client' "
+            "select count(*) from (select entity_id from app.external_refs "
+            "where entity not in ('client', 'contact') "
             "group by entity_id having count(distinct connection_id) > 1) x"
         )
         == 0
@@ -551,10 +553,11 @@ def test_a_sweep_runs_the_billing_merges_only_when_what_they_read_changed(
 ):
     """A sweep (many connections per run) merges only what is due: a payment deleted at Xero revises its
     invoice too, so the merges reading invoices or payments run and re-open it; a contact's phone edited at
-    Xero re-runs the clients merge only (no link changed, so nothing downstream of it is due)."""
+    Xero re-runs the clients and contacts merges only (no link changed, so nothing billing is due)."""
     api = Xero(sandbox, books.realm)
     assert _sweep(instance, resources, books) == {
         "app/clients_from_xero",
+        "app/contacts_from_xero",
         "app/invoices_from_xero",
         "app/payments_from_xero",
     }
@@ -576,6 +579,7 @@ def test_a_sweep_runs_the_billing_merges_only_when_what_they_read_changed(
 
     before = _versions(books)
     _admin(sandbox, "POST", f"/tenants/{books.realm['tenant_id']}/touch", json={"contacts": 1, "seed": 3})
-    assert _sweep(instance, resources, books) == {"app/clients_from_xero"}
+    # The contacts stream changed: its people are merged again too.
+    assert _sweep(instance, resources, books) == {"app/clients_from_xero", "app/contacts_from_xero"}
     assert _sweep(instance, resources, books) == set()  # nothing changed at Xero: no merge is due
     assert _versions(books) == before
