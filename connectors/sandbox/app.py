@@ -14,6 +14,8 @@ from connectors.sandbox.google import build_google_app
 from connectors.sandbox.quickbooks import MOUNT_PATH as QUICKBOOKS_MOUNT
 from connectors.sandbox.quickbooks import build_quickbooks_app
 from connectors.sandbox.settings import SandboxSettings
+from connectors.sandbox.slack import MOUNT_PATH as SLACK_MOUNT
+from connectors.sandbox.slack import build_slack_app
 from connectors.sandbox.stripe import MOUNT_PATH as STRIPE_MOUNT
 from connectors.sandbox.stripe import build_stripe_app
 from connectors.sandbox.xero import MOUNT_PATH as XERO_MOUNT
@@ -40,6 +42,7 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
     xero, xero_state = build_xero_app(settings, clock)
     google, google_state = build_google_app(settings, clock)
     stripe, stripe_state = build_stripe_app(settings, clock)
+    slack, slack_state = build_slack_app(settings, clock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -50,7 +53,7 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
     app = _SandboxApp(
         title="firmsync vendor sandbox",
         description="Local emulators of the vendor APIs firmsync syncs with. "
-        "See /quickbooks/docs, /xero/docs, /google/docs and /stripe/docs.",
+        "See /quickbooks/docs, /xero/docs, /google/docs, /stripe/docs and /slack/docs.",
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -59,10 +62,12 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
     app.state.xero = xero_state
     app.state.google = google_state
     app.state.stripe = stripe_state
+    app.state.slack = slack_state
     app.mount(QUICKBOOKS_MOUNT, quickbooks)
     app.mount(XERO_MOUNT, xero)
     app.mount(GOOGLE_MOUNT, google)
     app.mount(STRIPE_MOUNT, stripe)
+    app.mount(SLACK_MOUNT, slack)
 
     @app.get("/healthz", tags=["sandbox"])
     async def healthz() -> dict:
@@ -73,6 +78,7 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
                 "xero": XERO_MOUNT,
                 "google": GOOGLE_MOUNT,
                 "stripe": STRIPE_MOUNT,
+                "slack": SLACK_MOUNT,
             },
         }
 

@@ -124,3 +124,22 @@ class SandboxSettings(BaseSettings):
     # Stripe retries a failed delivery with exponential backoff for up to three days; the last delay repeats.
     stripe_webhook_retry_seconds: tuple[float, ...] = (60, 300, 1800, 3600, 7200, 14400, 28800)
     stripe_webhook_max_attempts: int = Field(16, ge=1)
+
+    # Slack (see connectors/sandbox/slack/__init__.py). The demo workspace's token and signing secret are
+    # fixed so `make run`'s demo firm can be connected to it after every restart.
+    slack_client_id: str = "1111111111.2222222222"
+    slack_client_secret: SecretStr = SecretStr("firmsync-slack-sandbox-secret")
+    slack_app_id: str = "A0FIRMSYNC1"
+    slack_demo_team_id: str = "T0FIRMSYNC1"
+    slack_demo_team_name: str = "Demo Company"
+    slack_demo_bot_token: SecretStr = SecretStr("xoxb-000000000001-0000000000001-firmsyncSandboxDemoBot")
+    slack_demo_signing_secret: SecretStr = SecretStr("firmsync-slack-sandbox-signing-secret")
+    slack_demo_channels: tuple[str, ...] = ("general", "random", "firmsync-alerts")
+    # Web API tiers (api.slack.com/docs/rate-limits), per method and workspace, and chat.postMessage's
+    # one message per second per channel.
+    slack_tier2_per_minute: int = Field(20, ge=1)
+    slack_tier3_per_minute: int = Field(50, ge=1)
+    slack_tier4_per_minute: int = Field(100, ge=1)
+    slack_post_messages_per_second: int = Field(1, ge=1)
+    slack_authorization_code_ttl: int = Field(600, ge=1)  # Slack's codes expire after ten minutes
+    slack_slash_timeout_seconds: float = Field(3.0, gt=0)  # an app must answer a command within 3 s
