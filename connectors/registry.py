@@ -149,6 +149,26 @@ def _stripe() -> ConnectorSpec:
     )
 
 
+def _slack() -> ConnectorSpec:
+    from connectors.slack import oauth
+    from connectors.slack.client import STREAMS, SlackClient
+    from connectors.slack.config import SlackConfig, SlackCredentials
+
+    return ConnectorSpec(
+        provider="slack",
+        display_name="Slack",
+        description="Notifications posted to a channel of one Slack workspace and the /firmsync slash "
+        "command, through the Web API; Events API, interactivity and slash-command requests as signed "
+        "webhooks. Installed with OAuth (or a pasted bot token and signing secret).",
+        config_model=SlackConfig,
+        credentials_model=SlackCredentials,
+        streams=STREAMS,
+        account_id=lambda config: config.team_id,
+        client_factory=SlackClient,
+        oauth=oauth.FLOW,
+    )
+
+
 def _no_sync_client(provider: str) -> ClientFactory:
     def factory(
         config: BaseModel, credentials: BaseModel, *, on_tokens: Callable[[TokenSet], None], **_: Any
@@ -209,20 +229,12 @@ def _webhook_only_specs() -> tuple[ConnectorSpec, ...]:
             c.DocuSignCredentials,
             "account_id",
         ),
-        _webhook_only(
-            "slack",
-            "Slack",
-            "Events API, interactivity and slash-command requests from one Slack workspace.",
-            c.SlackConfig,
-            c.SlackCredentials,
-            "team_id",
-        ),
     )
 
 
 _REGISTRY: dict[str, ConnectorSpec] = {
     spec.provider: spec
-    for spec in (_quickbooks(), _xero(), _google_calendar(), _stripe(), *_webhook_only_specs())
+    for spec in (_quickbooks(), _xero(), _google_calendar(), _stripe(), _slack(), *_webhook_only_specs())
 }
 CONNECTORS: Mapping[str, ConnectorSpec] = MappingProxyType(_REGISTRY)
 

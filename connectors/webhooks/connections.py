@@ -1,6 +1,6 @@
-"""What a connection needs for vendors whose only integration so far is webhook intake: Square, Twilio,
-DocuSign and Slack. (QuickBooks', Xero's and Stripe's models live in `connectors/<vendor>/config.py`;
-Stripe's are re-exported here for code that imported them from this module.)
+"""What a connection needs for vendors whose only integration so far is webhook intake: Square, Twilio
+and DocuSign. (QuickBooks', Xero's, Stripe's and Slack's models live in `connectors/<vendor>/config.py`;
+Stripe's and Slack's are re-exported here for code that imported them from this module.)
 
 As for every connector, the API validates `POST /api/v1/connections` with these models and the SPA renders
 the connect form from their JSON schemas, so every field has a title and a description. Credentials are
@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from connectors.slack.config import SlackConfig, SlackCredentials  # noqa: F401 - re-exported
 from connectors.stripe.config import StripeConfig, StripeCredentials  # noqa: F401 - re-exported
 
 _URL = r"^https?://\S+$"
@@ -172,43 +173,5 @@ class DocuSignCredentials(BaseModel):
 
 
 # --------------------------------------------------------------------------- Slack
-
-
-class SlackConfig(BaseModel):
-    model_config = _config(
-        "Slack connection", "Receive Events API, interactivity and slash-command requests."
-    )
-
-    team_id: str = Field(
-        title="Workspace ID",
-        description="The workspace (`T...`) or Enterprise Grid org (`E...`) ID; requests name it as "
-        "`team_id`.",
-        pattern=r"^[TE][A-Z0-9]{2,20}$",
-    )
-    app_id: str | None = Field(
-        default=None,
-        title="App ID",
-        description="The Slack app's ID (`A...`), for reference.",
-        pattern=r"^A[A-Z0-9]{2,20}$",
-    )
-    api_base_url: str = Field(
-        default="https://slack.com/api",
-        title="Web API base URL",
-        description="Base URL of the Slack Web API.",
-        pattern=_URL,
-    )
-
-
-class SlackCredentials(BaseModel):
-    model_config = _credentials("Slack credentials")
-
-    signing_secret: SecretStr = Field(
-        title="Signing secret",
-        description="The app's signing secret (App settings → Basic Information → App Credentials).",
-        min_length=1,
-    )
-    bot_token: SecretStr | None = Field(
-        default=None,
-        title="Bot token",
-        description="`xoxb-...`; needed once firmsync calls the Slack Web API.",
-    )
+# Slack gained a Web API client: its models moved to connectors/slack/config.py (same fields, plus the
+# optional notification channel).

@@ -23,7 +23,7 @@ from connectors.sandbox.slack.state import BotToken, SlackState, Workspace
 
 # Each method's tier, from its reference page (https://api.slack.com/methods/<method>): conversations.list
 # is Tier 2, conversations.info Tier 3; auth.test is "Special" and answered here as Tier 4.
-METHOD_TIERS = {"conversations.list": 2, "conversations.info": 3, "auth.test": 4}
+METHOD_TIERS = {"conversations.list": 2, "conversations.info": 3, "auth.revoke": 3, "auth.test": 4}
 MAX_LIST_LIMIT = 1000
 DEFAULT_LIST_LIMIT = 100
 
@@ -78,6 +78,7 @@ class WebApi:
         self.state = state
         self.methods: dict[str, Callable[[Workspace, BotToken, dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self.auth_test,
+            "auth.revoke": self.auth_revoke,
             "chat.postMessage": self.post_message,
             "conversations.list": self.conversations_list,
             "conversations.info": self.conversations_info,
@@ -118,6 +119,13 @@ class WebApi:
             "bot_id": workspace.bot_id,
             "is_enterprise_install": False,
         }
+
+    def auth_revoke(self, workspace: Workspace, grant: BotToken, args: dict[str, Any]) -> dict[str, Any]:
+        # https://api.slack.com/methods/auth.revoke: the calling token stops working (`test=true`: it does not).
+        if _flag(args.get("test", "false")):
+            return {"revoked": False}
+        grant.revoked = True
+        return {"revoked": True}
 
     def post_message(self, workspace: Workspace, grant: BotToken, args: dict[str, Any]) -> dict[str, Any]:
         # https://api.slack.com/methods/chat.postMessage

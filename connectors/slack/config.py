@@ -1,0 +1,89 @@
+"""What a Slack connection needs, and the platform's Slack app for the OAuth install.
+
+The connection models moved here from `connectors/webhooks/connections.py` (which re-exports them)
+when Slack gained a Web API client; existing fields are unchanged, `channel` is new and optional.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+_URL = r"^https?://\S+$"
+# A channel id (`C…` public, `G…` legacy private) or a name, with or without `#`.
+_CHANNEL = r"^(#?[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{2,20})$"
+SLACK_API_URL = "https://slack.com/api"
+SLACK_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
+# Bot scopes firmsync asks for: post notifications, list channels (public and private) to pick one, and
+# receive slash commands (https://api.slack.com/scopes).
+DEFAULT_SCOPES = ("chat:write", "channels:read", "groups:read", "commands")
+
+
+class SlackConfig(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="Slack connection",
+        json_schema_extra={
+            "description": "Post notifications to a Slack channel and answer /firmsync; receive Events API, "
+            "interactivity and slash-command requests."
+        },
+    )
+
+    team_id: str = Field(
+        title="Workspace ID",
+        description="The workspace (`T...`) or Enterprise Grid org (`E...`) ID; requests name it as "
+        "`team_id`.",
+        pattern=r"^[TE][A-Z0-9]{2,20}$",
+    )
+    app_id: str | None = Field(
+        default=None,
+        title="App ID",
+        description="The Slack app's ID (`A...`), for reference.",
+        pattern=r"^A[A-Z0-9]{2,20}$",
+    )
+    api_base_url: str = Field(
+        default=SLACK_API_URL,
+        title="Web API base URL",
+        description="Base URL of the Slack Web API.",
+        pattern=_URL,
+    )
+    channel: str | None = Field(
+        default=None,
+        title="Notification channel",
+        description="Channel ID (`C...`) or name the notifications are posted to; the app's bot must be "
+        "a member of it.",
+        pattern=_CHANNEL,
+    )
+
+
+class SlackCredentials(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, title="Slack credentials", hide_input_in_errors=True
+    )
+
+    signing_secret: SecretStr = Field(
+        title="Signing secret",
+        description="The app's signing secret (App settings → Basic Information → App Credentials).",
+        min_length=1,
+    )
+    bot_token: SecretStr | None = Field(
+        default=None,
+        title="Bot token",
+        description="`xoxb-...`; needed to post notifications through the Slack Web API.",
+    )
+
+
+class SlackApp(BaseModel):
+    """The platform's Slack app (settings, not the firm's): where Slack lives and what the install asks for.
+
+    Slack signs every request of an app with one signing secret, so it is the app's, handed to each
+    connection made through it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    client_id: str = Field(min_length=1)
+    signing_secret: SecretStr = Field(min_length=1)
+    authorize_url: str = Field(default=SLACK_AUTHORIZE_URL, pattern=_URL)
+    api_base_url: str = Field(default=SLACK_API_URL, pattern=_URL)
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    channel: str | None = Field(default=None, pattern=_CHANNEL)
