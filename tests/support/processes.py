@@ -146,6 +146,25 @@ class SandboxServer:
             },
         }
 
+    @property
+    def slack(self) -> str:
+        """The Slack emulator's root: the Web API is `{slack}/api` (a connection's `api_base_url`)."""
+        return f"{self.url}/slack"
+
+    def slack_admin(self, method: str, path: str, **kwargs) -> dict:
+        """The Slack emulator's admin API (not Slack), `/slack/_sandbox{path}`."""
+        response = httpx.request(method, f"{self.slack}/_sandbox{path}", timeout=30, **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else {}
+
+    def new_slack_workspace(self, **spec) -> dict:
+        """A workspace with the app installed (`POST /slack/_sandbox/workspaces` body):
+        `{team_id, bot_token, signing_secret, channels, ...}`."""
+        return self.slack_admin("POST", "/workspaces", json=spec)
+
+    def slack_messages(self, team_id: str, channel: str) -> list[dict]:
+        return self.slack_admin("GET", f"/workspaces/{team_id}/channels/{channel}/messages")["messages"]
+
     def stop(self) -> None:
         stop(self.proc)
         self.log.close()

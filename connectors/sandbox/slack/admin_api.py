@@ -145,9 +145,9 @@ def admin_router(state: SlackState) -> APIRouter:
             raise HTTPException(404, "no such channel")
         token = secrets.token_urlsafe(18)
         delivery_id = state.next_delivery_id()
-        response_url = str(
-            request.url_for("slack_response_url", team_id=team_id, delivery_id=delivery_id, token=token)
-        )
+        # Under this mount (scope root_path "/slack"), where `response_url_router` serves it.
+        path = f"{request.scope.get('root_path', '')}/commands/{team_id}/{delivery_id}/{token}"
+        response_url = str(request.url.replace(path=path, query=""))
         body = slash.command_body(
             workspace,
             command=spec.command,

@@ -121,7 +121,7 @@ class WebApi:
         }
 
     def auth_revoke(self, workspace: Workspace, grant: BotToken, args: dict[str, Any]) -> dict[str, Any]:
-        # https://api.slack.com/methods/auth.revoke: the calling token stops working (`test=true`: it does not).
+        # https://api.slack.com/methods/auth.revoke: the calling token stops working (not with `test`).
         if _flag(args.get("test", "false")):
             return {"revoked": False}
         grant.revoked = True
