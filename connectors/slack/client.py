@@ -50,6 +50,10 @@ AUTH_ERRORS = frozenset(
         "not_allowed_token_type",
         "team_access_not_granted",
         "ekm_access_denied",
+        # oauth.v2.access refusing the grant (a used or expired code, the wrong app credentials)
+        "invalid_code",
+        "bad_client_secret",
+        "invalid_client_id",
     }
 )
 DEFAULT_PAGE_SIZE = 200  # Slack recommends no more than 200 results at a time
