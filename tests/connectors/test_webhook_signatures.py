@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import pytest
 
 from connectors import registry
+from connectors.base import AuthError
 from connectors.webhooks import (
     VERIFIERS,
     SignatureError,
@@ -72,7 +73,6 @@ def test_every_provider_has_a_verifier_and_a_connection_spec_holding_its_key():
             {"account_id": "5e8b2d3c-9f1a-4c6e-8d7b-1a2b3c4d5e6f"},
             "5e8b2d3c-9f1a-4c6e-8d7b-1a2b3c4d5e6f",
         ),
-        ("slack", {"team_id": "T0001ABCD"}, "T0001ABCD"),
     ],
 )
 def test_new_connectors_validate_their_config_and_name_the_account(provider, config, account):
@@ -87,6 +87,20 @@ def test_new_connectors_validate_their_config_and_name_the_account(provider, con
         spec.build_client(spec.config_model.model_validate(config), None, on_tokens=lambda _: None)  # type: ignore[arg-type]
     if provider == "square":
         assert spec.config_model.model_validate(config).api_base_url == "https://connect.squareupsandbox.com"
+
+
+def test_slack_connections_keep_their_webhook_fields_and_now_post():
+    spec = registry.get_connector("slack")
+    config = spec.config_model.model_validate({"team_id": "T0001ABCD"})
+    assert spec.account_id(config) == "T0001ABCD" and config.api_base_url == "https://slack.com/api"
+    assert config.channel is None and spec.streams == () and spec.oauth is not None
+    schema = spec.form_schema()
+    assert all("title" in field for field in schema["config"]["properties"].values())
+    assert schema["credentials"]["properties"][VERIFIERS["slack"].key_field]["format"] == "password"
+    credentials = spec.credentials_model.model_validate({"signing_secret": "s"})
+    client = spec.build_client(config, credentials, on_tokens=lambda _: None)
+    with pytest.raises(AuthError, match="no bot token"):
+        client.post_notification("hello", channel="general")
 
 
 def test_stripe_connections_keep_their_webhook_fields_and_now_sync():

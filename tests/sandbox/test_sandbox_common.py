@@ -50,7 +50,13 @@ def test_fault_rules_are_consumed_in_order() -> None:
 def test_health_clock_and_api_docs(sandbox) -> None:
     assert sandbox.get("/healthz").json() == {
         "status": "ok",
-        "vendors": {"quickbooks": "/quickbooks", "xero": "/xero", "google": "/google", "stripe": "/stripe", "slack": "/slack"},
+        "vendors": {
+            "quickbooks": "/quickbooks",
+            "xero": "/xero",
+            "google": "/google",
+            "stripe": "/stripe",
+            "slack": "/slack",
+        },
     }
     before = sandbox.post("/_sandbox/clock/advance", json={"seconds": 1}).json()["now"]
     after = sandbox.post("/_sandbox/clock/advance", json={"seconds": 3600}).json()["now"]
