@@ -290,12 +290,12 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
 
 
 def sandbox_oauth_apps(sandbox_url: str) -> dict[str, dict]:
-    """FIRMSYNC_OAUTH_APPS for the sandbox: its one QuickBooks and one Xero app (the sandbox's own
+    """FIRMSYNC_OAUTH_APPS for the sandbox: its one QuickBooks, Xero and Slack app (the sandbox's own
     settings, so SANDBOX_* overrides apply to both sides), with every base URL on the sandbox."""
     from connectors.sandbox.settings import SandboxSettings
 
     sandbox = SandboxSettings()
-    qbo, xero = f"{sandbox_url}/quickbooks", f"{sandbox_url}/xero"
+    qbo, xero, slack = f"{sandbox_url}/quickbooks", f"{sandbox_url}/xero", f"{sandbox_url}/slack"
     return {
         "quickbooks": {
             "client_id": sandbox.qbo_client_id,
@@ -315,6 +315,17 @@ def sandbox_oauth_apps(sandbox_url: str) -> dict[str, dict]:
                 "authorize_url": f"{xero}/identity/connect/authorize",
                 "token_url": f"{xero}/identity/connect/token",
                 "revocation_url": f"{xero}/identity/connect/revocation",
+            },
+        },
+        # The sandbox's consent screen installs into its demo workspace, whose signing secret this is.
+        "slack": {
+            "client_id": sandbox.slack_client_id,
+            "client_secret": sandbox.slack_client_secret.get_secret_value(),
+            "config": {
+                "authorize_url": f"{slack}/oauth/v2/authorize",
+                "api_base_url": f"{slack}/api",
+                "signing_secret": sandbox.slack_demo_signing_secret.get_secret_value(),
+                "channel": "firmsync-alerts",
             },
         },
     }
