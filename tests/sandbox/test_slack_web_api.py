@@ -184,3 +184,25 @@ def test_injected_fault_answers_before_the_method(sandbox: TestClient, workspace
     failed = sandbox.post(f"{API}/auth.test", headers=bearer(workspace["bot_token"]))
     assert failed.status_code == 503
     assert sandbox.post(f"{API}/auth.test", headers=bearer(workspace["bot_token"])).json()["ok"]
+
+
+def test_the_demo_workspace_is_the_same_after_a_restart(sandbox_settings: SandboxSettings) -> None:
+    from connectors.sandbox.app import create_app
+
+    def demo(client: TestClient) -> dict:
+        return client.get(f"{ADMIN}/workspaces/{sandbox_settings.slack_demo_team_id}").json()
+
+    first, second = (
+        demo(TestClient(create_app(sandbox_settings))),
+        demo(TestClient(create_app(sandbox_settings))),
+    )
+    assert first == second and [c["name"] for c in first["channels"]] == [
+        "general",
+        "random",
+        "firmsync-alerts",
+    ]
+    token = sandbox_settings.slack_demo_bot_token.get_secret_value()
+    answer = TestClient(create_app(sandbox_settings)).post(f"{API}/auth.test", headers=bearer(token)).json()
+    assert (
+        answer["team_id"] == sandbox_settings.slack_demo_team_id and answer["user_id"] == first["bot_user_id"]
+    )

@@ -22,7 +22,7 @@ slash commands.
 
 The demo workspace (``SANDBOX_SLACK_DEMO_TEAM_ID`` with bot token ``SANDBOX_SLACK_DEMO_BOT_TOKEN`` and
 signing secret ``SANDBOX_SLACK_DEMO_SIGNING_SECRET``) is created at start; its
-token and signing secret are the same after a restart (its channel and bot ids are not).
+token, signing secret, bot and channel ids are the same after every restart.
 """
 
 from fastapi import FastAPI

@@ -4,6 +4,7 @@ messages, bot tokens, OAuth codes, limits and slash-command deliveries."""
 from __future__ import annotations
 
 import itertools
+import random
 import secrets
 import string
 from dataclasses import dataclass, field
@@ -17,9 +18,11 @@ from connectors.sandbox.settings import SandboxSettings
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 
 
-def slack_id(prefix: str, length: int = 10) -> str:
-    """Slack ids are a type letter (T team, C channel, U user, B bot, A app) and upper-case alphanumerics."""
-    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+def slack_id(prefix: str, length: int = 10, rng: random.Random | None = None) -> str:
+    """Slack ids are a type letter (T team, C channel, U user, B bot, A app) and upper-case alphanumerics.
+    With `rng` (the demo workspace) they are the same after every restart."""
+    choose = rng.choice if rng is not None else secrets.choice
+    return prefix + "".join(choose(_ID_ALPHABET) for _ in range(length))
 
 
 @dataclass
@@ -151,19 +154,26 @@ class SlackState:
 
     def _seed_demo(self) -> None:
         s = self.settings
+        rng = random.Random(s.slack_demo_team_id)  # noqa: S311 - stable demo ids, not secrets
         demo = self.add_workspace(
             s.slack_demo_team_name,
             team_id=s.slack_demo_team_id,
             signing_secret=s.slack_demo_signing_secret.get_secret_value(),
+            rng=rng,
         )
         for name in s.slack_demo_channels:
-            self.add_channel(demo, name)
+            self.add_channel(demo, name, rng=rng)
         self.tokens[s.slack_demo_bot_token.get_secret_value()] = BotToken(
             s.slack_demo_bot_token.get_secret_value(), demo.team_id, DEFAULT_BOT_SCOPES
         )
 
     def add_workspace(
-        self, name: str, *, team_id: str | None = None, signing_secret: str | None = None
+        self,
+        name: str,
+        *,
+        team_id: str | None = None,
+        signing_secret: str | None = None,
+        rng: random.Random | None = None,
     ) -> Workspace:
         s = self.settings
         team_id = team_id or slack_id("T")
@@ -174,8 +184,8 @@ class SlackState:
             domain=domain or team_id.lower(),
             signing_secret=signing_secret or secrets.token_hex(16),
             app_id=s.slack_app_id,
-            bot_user_id=slack_id("U"),
-            bot_id=slack_id("B"),
+            bot_user_id=slack_id("U", rng=rng),
+            bot_id=slack_id("B", rng=rng),
             limits=Limits(
                 s.slack_tier2_per_minute,
                 s.slack_tier3_per_minute,
@@ -186,9 +196,15 @@ class SlackState:
         self.workspaces[team_id] = workspace
         return workspace
 
-    def add_channel(self, workspace: Workspace, name: str, **flags: Any) -> Channel:
+    def add_channel(
+        self, workspace: Workspace, name: str, *, rng: random.Random | None = None, **flags: Any
+    ) -> Channel:
         channel = Channel(
-            id=slack_id("C"), name=name, created=int(self.now()), creator=workspace.bot_user_id, **flags
+            id=slack_id("C", rng=rng),
+            name=name,
+            created=int(self.now()),
+            creator=workspace.bot_user_id,
+            **flags,
         )
         workspace.channels[channel.id] = channel
         return channel
