@@ -310,3 +310,40 @@ def test_events_of_an_address_nobody_in_the_firm_has_are_skipped_and_counted(
     assert len(warehouse(target)) == 5
     assert _metadata(result, APP_CALENDAR_EVENTS)["events_skipped_unknown_user"] == 5
     assert app_events(target) == {}
+
+
+def test_the_demo_staff_member_gets_the_sandbox_demo_calendar(
+    database_url, sandbox, instance, resources, settings
+):
+    """`make run`'s demo firm: its staff member demo.staff@firmsync.example is connected to the sandbox's
+    demo Google user, and a sync fills their firmsync calendar with its events."""
+    from core_api.demo import DEMO_STAFF_EMAIL, seed_demo
+    from core_api.tenancy import Role, issue_tenant_context
+
+    firm_id = seed_demo(settings, sandbox_url=sandbox.url)
+    assert seed_demo(settings, sandbox_url=sandbox.url) == firm_id  # idempotent
+    tenant = issue_tenant_context(firm_id, Role.firm_admin)
+    with tenant_session(tenant) as session:
+        [(connection_id,)] = session.execute(
+            text("select id from app.connections where provider = 'google_calendar'")
+        ).all()
+    key = str(connection_id)
+    instance.add_dynamic_partitions(google_calendar_connections.name, [key])
+    result = dg.materialize(google_calendar.assets, partition_key=key, instance=instance, resources=resources)
+    assert result.success
+    with tenant_session(tenant) as session:
+        live = session.execute(
+            text(
+                "select count(*) from warehouse.google_calendar_events "
+                "where connection_id = :c and deleted_at is null"
+            ),
+            {"c": connection_id},
+        ).scalar_one()
+        mine = session.execute(
+            text(
+                "select count(*) from app.calendar_events e join app.users u on u.id = e.staff_user_id "
+                "where u.email = :email and e.deleted_at is null"
+            ),
+            {"email": DEMO_STAFF_EMAIL},
+        ).scalar_one()
+    assert live > 0 and mine == live
