@@ -240,7 +240,8 @@ GOOGLE_CALENDAR = VendorSync(
             description="Google Calendar events of the connection's calendars (incremental by sync token; "
             "cancelled events are kept with deleted_at).",
             map_record=event_to_row,
-            record_id=lambda payload: f"{payload.get('calendarId')}/{payload['id']}",
+            # The event id alone, as the warehouse's external_id (the dead-letter check compares the two).
+            record_id=lambda payload: str(payload["id"]),
             pages=lambda client, cursor, page_size: client.pages(cursor, page_size),
             key=KEY,
             is_tombstone=is_cancelled,
