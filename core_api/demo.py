@@ -1,4 +1,5 @@
-"""The demo firm `make run` creates: an admin user and QuickBooks and Xero connections to the sandbox.
+"""The demo firm `make run` creates: an admin user and QuickBooks and Xero connections to the sandbox, and a
+staff member (`demo.staff@firmsync.example`) whose Google Calendar is the sandbox's demo Google user.
 
 The sandbox's demo books overlap on purpose (its first 20 Xero contacts are the first 20 active
 QuickBooks customers): synced, they become 20 clients with two external references each.
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 DEMO_SLUG = "demo"
 DEMO_REALM = "9130357766920001"
 DEMO_XERO_TENANT = "8f0d3c1e-5a7b-4c2d-9e61-2b4a6c8d0e1f"  # the sandbox's SANDBOX_XERO_DEMO_TENANT_ID
+DEMO_STAFF_EMAIL = "demo.staff@firmsync.example"  # the sandbox's SANDBOX_GOOGLE_DEMO_EMAIL
 
 
 def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
@@ -41,6 +43,17 @@ def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
             session.add(user)
             session.flush()
         user_id = user.id
+        staff = session.scalar(select(User).where(User.email == DEMO_STAFF_EMAIL))
+        if staff is None:
+            # Signs in with the demo password too; its calendar is the sandbox's demo Google user.
+            staff = User(
+                email=DEMO_STAFF_EMAIL,
+                password_hash=hash_password(settings.demo_password.get_secret_value()),
+                full_name="Demo Staff",
+            )
+            session.add(staff)
+            session.flush()
+        staff_id = staff.id
         firm_id = session.execute(
             select(Firm.id).where(Firm.slug == DEMO_SLUG).execution_options(populate_existing=True)
         ).scalar()
@@ -51,11 +64,18 @@ def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
             session.add(Firm(id=tenant.firm_id, name="Demo Accounting LLP", slug=DEMO_SLUG, currency="USD"))
             session.flush()
             session.add(Membership(firm_id=tenant.firm_id, user_id=user_id, role=Role.firm_admin))
+        if not session.scalar(
+            select(Membership.id).where(Membership.firm_id == tenant.firm_id, Membership.user_id == staff_id)
+        ):
+            session.add(Membership(firm_id=tenant.firm_id, user_id=staff_id, role=Role.staff))
+            session.flush()
         repo = ConnectionRepository(session, tenant)
         if repo.find_account("quickbooks", DEMO_REALM) is None:
             _connect_quickbooks(session, repo, sandbox_url)
         if repo.find_account("xero", DEMO_XERO_TENANT) is None:
             _connect_xero(session, repo, sandbox_url)
+        if repo.find_account("google_calendar", DEMO_STAFF_EMAIL) is None:
+            _connect_google_calendar(session, repo, sandbox_url)
     return tenant.firm_id
 
 
@@ -121,3 +141,38 @@ def _connect_xero(session, repo: ConnectionRepository, sandbox_url: str) -> None
     seal_credentials(connection, credentials)
     repo.add(connection)
     log.info("demo Xero connection created for tenant %s", DEMO_XERO_TENANT)
+
+
+def _connect_google_calendar(session, repo: ConnectionRepository, sandbox_url: str) -> None:
+    """The demo staff member's calendar: the sandbox's demo Google user, consented without a browser."""
+    from connectors import registry
+
+    spec = registry.get_connector("google_calendar")
+    base = f"{sandbox_url.rstrip('/')}/google"
+    grant = (
+        httpx.post(f"{base}/_sandbox/accounts/{DEMO_STAFF_EMAIL}/consent", json={}, timeout=10)
+        .raise_for_status()
+        .json()
+    )
+    config = spec.config_model.model_validate(
+        {
+            "client_id": grant["client_id"],
+            "account_email": DEMO_STAFF_EMAIL,
+            "api_endpoint": f"{base}/calendar/v3/",
+            "authorize_url": f"{base}/o/oauth2/v2/auth",
+            "token_url": f"{base}/token",
+            "revocation_url": f"{base}/revoke",
+        }
+    )
+    credentials = spec.credentials_model.model_validate(
+        {"client_secret": grant["client_secret"], "refresh_token": grant["refresh_token"]}
+    )
+    connection = Connection(
+        provider="google_calendar",
+        account_id=DEMO_STAFF_EMAIL,
+        display_name="Google Calendar (sandbox demo staff)",
+        config=config.model_dump(mode="json"),
+    )
+    seal_credentials(connection, credentials)
+    repo.add(connection)
+    log.info("demo Google Calendar connection created for %s", DEMO_STAFF_EMAIL)

@@ -502,6 +502,7 @@ def vendor_stream_checks(
                 partitions_def=vendor.partitions,
                 stream=stream.name,
                 source_count=source,
+                cursor_order=None if stream.opaque_cursor else timestamp_cursor,
                 pool=vendor.provider,
             )
         )

@@ -7,7 +7,7 @@ import dagster as dg
 from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, VENDORS
 from pipelines.maintenance import reprocess_dead_letters_job
 from pipelines.push_jobs import PUSH_JOBS, outbox_push, push_failures
-from pipelines.resources import FirmsyncDatabase, QuickBooksApi, XeroApi
+from pipelines.resources import FirmsyncDatabase, GoogleCalendarApi, QuickBooksApi, XeroApi
 from pipelines.schedules import SCHEDULES
 from pipelines.sensors import connection_partitions, sync_failures, sync_requests, webhook_inbox
 
@@ -17,7 +17,12 @@ defs = dg.Definitions(
     jobs=[*SYNC_JOBS.values(), *SWEEP_JOBS.values(), reprocess_dead_letters_job, *PUSH_JOBS.values()],
     sensors=[connection_partitions, sync_requests, webhook_inbox, sync_failures, outbox_push, push_failures],
     schedules=SCHEDULES,
-    resources={"db": FirmsyncDatabase(), "quickbooks": QuickBooksApi(), "xero": XeroApi()},
+    resources={
+        "db": FirmsyncDatabase(),
+        "quickbooks": QuickBooksApi(),
+        "xero": XeroApi(),
+        "google_calendar": GoogleCalendarApi(),
+    },
     # One process per run, not per step: a connection's steps run one after another anyway (sync, then
     # checks, then merges), and a process per step costs seconds of start-up and ~150 MB each (ADR 0010).
     # Runs stay isolated from each other; step retries (RetryPolicy) work the same in-process.

@@ -97,3 +97,40 @@ class XeroApi(dg.ConfigurableResource):
             ),
             timeout=self.timeout_seconds,
         )
+
+
+class GoogleCalendarApi(dg.ConfigurableResource):
+    """Builds the Google Calendar client for one connection (one staff member's calendars).
+
+    Google's quota is per user (600 requests a minute, enforced by each client from the connection's
+    config) and per project: this adds the project-wide budget shared by every connection in the process.
+    """
+
+    timeout_seconds: float = 30.0
+    max_attempts: int = 6
+    retry_base_delay_seconds: float = 1.0  # Google: exponential backoff from about a second
+    page_size: int = 250  # Google's default page (it allows 2,500)
+    vendor_requests_per_minute: float = 10_000.0  # Calendar API default per-project quota
+
+    def client(self, config: dict, credentials: dict, on_tokens):
+        from connectors.base import RetryPolicy, TokenBucket, shared_bucket
+        from connectors.google_calendar.client import GoogleCalendarClient
+        from connectors.google_calendar.config import GoogleCalendarConfig, GoogleCalendarCredentials
+
+        per_second = self.vendor_requests_per_minute / 60.0
+        return GoogleCalendarClient(
+            GoogleCalendarConfig.model_validate(config),
+            GoogleCalendarCredentials.model_validate(credentials),
+            on_tokens=on_tokens,
+            retry_policy=RetryPolicy(
+                max_attempts=self.max_attempts,
+                base_delay=self.retry_base_delay_seconds,
+                max_delay=64.0,
+                max_retry_after=300.0,
+            ),
+            vendor_bucket=shared_bucket(
+                f"google_calendar:vendor:{self.vendor_requests_per_minute}",
+                lambda: TokenBucket.per_second(per_second),
+            ),
+            timeout=self.timeout_seconds,
+        )

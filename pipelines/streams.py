@@ -52,6 +52,9 @@ class StreamSpec:
     # A time-range backfill reads [start, …) with these when the incremental `pages` cannot start that far
     # back (QuickBooks CDC reaches 30 days; its query reaches any time). None: `pages`.
     window_pages: Callable[[Any, str | None, int], Iterator[Page]] | None = None
+    # A cursor that is a vendor token, not a time (Google's sync tokens): the checks cannot order two
+    # cursors, so `cursor_monotonic` only checks that one is stored.
+    opaque_cursor: bool = False
 
     def tombstone(self, payload: dict[str, Any]) -> bool:
         return self.is_tombstone is not None and self.is_tombstone(payload)

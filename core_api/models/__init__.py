@@ -1,6 +1,13 @@
 """SQLAlchemy models, one Base. Import from here so Alembic sees every table."""
 
-from core_api.models import billing, documents, oauth, warehouse_accounting, webhooks
+from core_api.models import (
+    billing,
+    documents,
+    oauth,
+    warehouse_accounting,
+    warehouse_calendar,
+    webhooks,
+)
 from core_api.models.audit import AuditEntry, OutboxEntry
 from core_api.models.base import APP_SCHEMA, WAREHOUSE_SCHEMA, Base
 from core_api.models.client import Client, Contact, ExternalRef
@@ -33,6 +40,7 @@ FIRM_SCOPED_TABLES = [
     *webhooks.FIRM_SCOPED,
     *oauth.FIRM_SCOPED,
     *warehouse_accounting.FIRM_SCOPED,
+    *warehouse_calendar.FIRM_SCOPED,
 ]
 
 __all__ = [

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -62,6 +62,8 @@ class CalendarEvent(FirmOwned, Base):
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     timezone: Mapped[str] = mapped_column(String(64), nullable=False, server_default=text("'UTC'"))
+    # A whole-day event (Google's `date` start/end): starts_at/ends_at are midnights in `timezone`.
+    all_day: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     location: Mapped[str | None] = mapped_column(String(300))
     # Per-provider copy: external ids live in external_refs; the etag/change key for If-Match pushes here.
     provider_etags: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))

@@ -15,7 +15,7 @@ from core_api.db import owner_engine, session_factory, tenant_session
 from core_api.models import Firm
 from core_api.tenancy import Role, TenantContext, issue_tenant_context
 from pipelines.partitions import quickbooks_connections
-from pipelines.resources import FirmsyncDatabase, QuickBooksApi, XeroApi
+from pipelines.resources import FirmsyncDatabase, GoogleCalendarApi, QuickBooksApi, XeroApi
 
 
 @dataclass
@@ -41,6 +41,7 @@ def resources():
         "db": FirmsyncDatabase(),
         "quickbooks": QuickBooksApi(timeout_seconds=5, max_attempts=3),
         "xero": XeroApi(timeout_seconds=5, max_attempts=8),
+        "google_calendar": GoogleCalendarApi(timeout_seconds=5, max_attempts=8, retry_base_delay_seconds=0.2),
     }
 
 
@@ -66,6 +67,47 @@ def make_xero_target(sandbox, tenant: TenantContext | None = None, **spec) -> Sy
     tenant = tenant or new_firm()
     connection_id = add_connection(tenant, sandbox.xero_connection_body(organisation, webhook_key="whk"))
     return SyncTarget(tenant=tenant, connection_id=connection_id, realm=organisation)
+
+
+def add_staff_user(tenant: TenantContext, email: str) -> uuid.UUID:
+    """A member of `tenant`'s firm with this address (the owner of a calendar connection)."""
+    from core_api.models import Membership, User
+
+    with session_factory(owner_engine())() as session, session.begin():
+        user = User(email=email.lower(), password_hash="!", full_name="Sync Staff")
+        session.add(user)
+        session.flush()
+        session.add(Membership(firm_id=tenant.firm_id, user_id=user.id, role=Role.staff))
+        return user.id
+
+
+def google_connection_body(sandbox, account: dict) -> dict:
+    """A POST /api/v1/connections body for a sandbox Google user: every URL points at the sandbox."""
+    return {
+        "provider": "google_calendar",
+        "config": {
+            "client_id": account["client_id"],
+            "account_email": account["email"],
+            "calendar_ids": [c["id"] for c in account["calendars"]],
+            "api_endpoint": f"{sandbox.google}/calendar/v3/",
+            "authorize_url": f"{sandbox.google}/o/oauth2/v2/auth",
+            "token_url": f"{sandbox.google}/token",
+            "revocation_url": f"{sandbox.google}/revoke",
+        },
+        "credentials": {"client_secret": account["client_secret"], "refresh_token": account["refresh_token"]},
+    }
+
+
+def make_google_target(sandbox, *, staff: bool = True, **spec) -> SyncTarget:
+    """A fresh sandbox Google user (`spec`: the admin API's account body) connected to a new firm, where
+    (unless `staff=False`) a member of the firm has the user's address."""
+    body = {"events": 0, "calendars": [], "seed": 7, "recurring_share": 0, **spec}
+    account = sandbox.new_google_account(**body)
+    tenant = new_firm()
+    if staff:
+        add_staff_user(tenant, account["email"])
+    connection_id = add_connection(tenant, google_connection_body(sandbox, account))
+    return SyncTarget(tenant=tenant, connection_id=connection_id, realm=account)
 
 
 def make_target(sandbox, customers: int = 40, seed: int = 7, invoices: int = 0) -> SyncTarget:

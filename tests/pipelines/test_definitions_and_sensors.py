@@ -10,7 +10,7 @@ from core_api.db import tenant_session
 from core_api.models import Connection
 from pipelines.assets.quickbooks import FULL_REFRESH_TAG, REQUEST_TAG
 from pipelines.definitions import defs
-from pipelines.partitions import quickbooks_connections, xero_connections
+from pipelines.partitions import google_calendar_connections, quickbooks_connections, xero_connections
 from pipelines.resources import FirmsyncDatabase
 from pipelines.sensors import connection_partitions, sync_requests
 from tests.pipelines.conftest import make_target
@@ -33,11 +33,33 @@ def test_definitions_load_and_every_job_resolves():
     assert all(
         job.executor_def.name == "in_process" for job in defs.resolve_all_job_defs() if job.name in jobs
     )
-    assert {s.name for s in repo.schedule_defs} == {"quickbooks_sweep", "xero_sweep"}
+    assert {s.name for s in repo.schedule_defs} == {
+        "quickbooks_sweep",
+        "xero_sweep",
+        "google_calendar_sweep",
+    }
     spec = defs.get_assets_def(dg.AssetKey(["quickbooks", "customers"]))
     assert spec.partitions_def == quickbooks_connections
     assert spec.op.pool == "quickbooks"
     assert spec.op.retry_policy is not None
+
+
+def test_google_calendar_is_declared_with_an_opaque_cursor():
+    assert {"google_calendar_sync_job", "google_calendar_sweep_job"} <= {
+        job.name for job in defs.resolve_all_job_defs()
+    }
+    sync = defs.get_assets_def(dg.AssetKey(["google_calendar", "events"]))
+    assert sync.partitions_def == google_calendar_connections and sync.op.pool == "google_calendar"
+    merge = defs.get_assets_def(dg.AssetKey(["app", "calendar_events_from_google"]))
+    assert set(merge.asset_deps[merge.key]) == {dg.AssetKey(["google_calendar", "events"])}
+    checks = [
+        check
+        for check in defs.asset_checks or []
+        for spec in check.check_specs
+        if spec.asset_key == dg.AssetKey(["google_calendar", "events"])
+    ]
+    assert checks  # integrity checks, cursor_monotonic among them
+    assert "google_calendar" in (defs.resources or {})
 
 
 def test_xero_is_declared_like_quickbooks():
