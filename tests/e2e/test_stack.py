@@ -143,12 +143,13 @@ def test_make_run_stack_end_to_end(tmp_path):
         headers = _login(stack)
 
         # The demo firm comes connected to the sandbox's demo company in QuickBooks (a few hundred customers)
-        # and its demo organisation in Xero (the same first 20 clients, and others).
+        # and its demo organisation in Xero (the same first 20 clients, and others); its staff member's
+        # calendar is the sandbox's demo Google user.
         demo = {
             c["provider"]: c["id"]
             for c in httpx.get(f"{stack.api}/api/v1/connections", headers=headers).json()["items"]
         }
-        assert sorted(demo) == ["quickbooks", "xero"]
+        assert sorted(demo) == ["google_calendar", "quickbooks", "xero"]
 
         # "Connect Xero" works out of the box: the flow starts at the sandbox, which redirects back here.
         started = httpx.post(f"{stack.api}/api/v1/connections/oauth/xero/start", json={}, headers=headers)
@@ -179,6 +180,7 @@ def test_make_run_stack_end_to_end(tmp_path):
 
         _sync_and_wait(stack, headers, demo["quickbooks"])
         _sync_and_wait(stack, headers, demo["xero"])
+        _sync_and_wait(stack, headers, demo["google_calendar"])
         second_request = _sync_and_wait(stack, headers, second)
         # Every stream's records count: the 25 customers plus the company's starting items and accounts
         # (a new sandbox company has no sales yet), as the sandbox itself reports them.
@@ -221,6 +223,6 @@ def test_make_run_stack_end_to_end(tmp_path):
         again.wait_ready()
         headers = _login(again)
         assert httpx.get(f"{again.api}/api/v1/clients", headers=headers).json()["total"] == len(clients)
-        assert httpx.get(f"{again.api}/api/v1/connections", headers=headers).json()["total"] == 3
+        assert httpx.get(f"{again.api}/api/v1/connections", headers=headers).json()["total"] == len(demo) + 1
     finally:
         assert again.stop() == 0
