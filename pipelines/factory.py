@@ -326,7 +326,7 @@ def _sweep_job(vendor: VendorSync, stream_checks) -> dg.JobDefinition:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             swept = list(pool.map(sync, keys))
             synced = [s for s in swept if s.error is None]
-            check_failures = _sweep_checks(db, stream_checks, vendor, synced)
+            check_failures = _sweep_checks(db, stream_checks, synced)
             for s in synced:
                 blocking = [o for _, o in check_failures.get(s.key, []) if BLOCKING[o.check_name]]
                 if blocking:
@@ -369,15 +369,14 @@ def _sweep_job(vendor: VendorSync, stream_checks) -> dg.JobDefinition:
 
 
 def _sweep_checks(
-    db: FirmsyncDatabase, stream_checks, vendor: VendorSync, synced: list[_Swept]
+    db: FirmsyncDatabase, stream_checks, synced: list[_Swept]
 ) -> dict[str, list[tuple[dg.AssetKey, Outcome]]]:
     """Every stream's integrity checks over the synced connections at once → failures by connection key.
     (The source-count check, a vendor call per connection, runs on per-connection runs only.)"""
     failures: dict[str, list[tuple[dg.AssetKey, Outcome]]] = {}
-    names = {s.asset_key: s.name for s in vendor.streams}
     with db.system() as session:
         for checks in stream_checks:
-            name = names[checks.asset_key]
+            name = checks.stream  # the stream's name in sync_state and in the results
             cursors = {
                 uuid.UUID(s.key): (s.result.cursors_before.get(name), s.result.streams[name].cursor)
                 for s in synced

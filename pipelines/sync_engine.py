@@ -286,7 +286,7 @@ def _load_pages(
                 synced_at,
                 result,
                 until=until,
-                keep_cursor=keep_cursor,
+                save_cursor=not keep_cursor,
             )
 
 
@@ -301,7 +301,6 @@ def _load_page(
     result: StreamResult,
     *,
     until: datetime | None = None,
-    keep_cursor: bool = False,
     save_cursor: bool = True,
 ) -> None:
     """One page: mapped, written with its dead letters and (unless a backfill) its cursor, in `session`'s
@@ -325,7 +324,7 @@ def _load_page(
         stats = stats + mark_tombstones(session, stream, tombstones)
     for payload, error in dead:
         record_dead_letter(session, tenant, provider, connection_id, stream, payload, error)
-    if save_cursor and not keep_cursor:
+    if save_cursor:
         ConnectionRepository(session, tenant).save_cursor(connection_id, stream.name, page.cursor)
     result.inserted += stats.inserted
     result.updated += stats.updated
