@@ -313,7 +313,8 @@ class ActiveDirectoryClient:
         return _Query(base, f"(&{flt}{extra})" if extra else flt, attributes)
 
     def pages(self, stream: str, cursor: str | None = None, page_size: int | None = None) -> Iterator[Page]:
-        """Entries of `stream` changed since `cursor` (all of them when None), in pages."""
+        """Entries of `stream` changed since `cursor` (all of them when None), in pages of at most
+        `page_size` and the connection's own page size."""
         state = load_cursor(cursor)
         dse = self.root_dse()
         server = dse.get("dsServiceName")
@@ -333,7 +334,8 @@ class ActiveDirectoryClient:
         if highest is not None:
             bounds += f"(uSNChanged<={highest})"
         top = since or 0
-        for records, last in self.search(self._query(stream, bounds), page_size or self.config.page_size):
+        size = min(page_size or self.config.page_size, self.config.page_size)
+        for records, last in self.search(self._query(stream, bounds), size):
             for record in records:
                 top = max(top, usn_of(record) or 0)
             if not last:
