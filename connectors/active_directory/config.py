@@ -112,7 +112,6 @@ class ActiveDirectoryConfig(BaseModel):
         title="Group → role mappings",
         description="Members of these groups (nested groups included) become members of the firm with the "
         "most privileged role among their groups; members of none are not provisioned.",
-        min_length=1,
         max_length=100,
     )
 
@@ -128,6 +127,9 @@ class ActiveDirectoryConfig(BaseModel):
     @field_validator("role_mappings")
     @classmethod
     def _distinct_groups(cls, value: tuple[GroupRoleMapping, ...]) -> tuple[GroupRoleMapping, ...]:
+        # Checked here, not with min_length: pydantic would report an empty tuple beside a bad item's error.
+        if not value:
+            raise ValueError("map at least one group to a role")
         seen: set[str] = set()
         for mapping in value:
             key = normalise_dn(mapping.group_dn)

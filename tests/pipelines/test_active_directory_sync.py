@@ -264,3 +264,32 @@ def test_another_firms_connection_sees_none_of_these_rows(
                     {"c": theirs.connection_id},
                 ).scalar()
                 assert hidden == 0
+
+
+def test_active_directory_is_declared_with_its_jobs_and_nightly_full_refresh():
+    from pipelines.definitions import defs
+
+    jobs = {job.name for job in defs.resolve_all_job_defs()}
+    assert {"active_directory_sync_job", "active_directory_sweep_job"} <= jobs
+    users = defs.get_assets_def(USERS_ASSET)
+    assert users.partitions_def == active_directory_connections and users.op.pool == "active_directory"
+    merge = defs.get_assets_def(APP_USERS)
+    assert set(merge.asset_deps[merge.key]) == {USERS_ASSET, GROUPS_ASSET}
+    schedule = defs.get_repository_def().get_schedule_def("active_directory_full_refresh")
+    assert schedule.job_name == "active_directory_sweep_job" and schedule.cron_schedule == "30 2 * * *"
+
+
+def test_the_nightly_full_refresh_asks_for_every_live_connection(target):
+    from datetime import UTC, datetime
+
+    from pipelines.resources import FirmsyncDatabase
+    from pipelines.schedules import SCHEDULES
+
+    schedule = next(s for s in SCHEDULES if s.name == "active_directory_full_refresh")
+    context = dg.build_schedule_context(
+        resources={"db": FirmsyncDatabase()}, scheduled_execution_time=datetime.now(UTC)
+    )
+    requests = schedule.evaluate_tick(context).run_requests
+    configs = [r.run_config["ops"]["active_directory_sweep"]["config"] for r in requests]
+    assert target.key in [key for config in configs for key in config["connection_ids"]]
+    assert all(config["full_refresh"] for config in configs)
