@@ -33,6 +33,7 @@ import math
 import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import ldap3
@@ -342,13 +343,30 @@ class ActiveDirectoryClient:
                 yield Page(records, cursor if state is not None else None, has_more=True)
                 continue
             end = highest if highest is not None else top
+            self.close()  # the pass is over: no socket left open between streams or runs
             yield Page(records, dump_cursor(max(end, since or 0), server), has_more=False)
+
+    def window_pages(self, stream: str, start: str, page_size: int | None = None) -> Iterator[Page]:
+        """Entries changed since `start` (ISO-8601) by `whenChanged`, for a time-range backfill: the stream's
+        cursor is not moved (pages carry none). whenChanged is kept per DC, like the USN, so this is the
+        DC's view of "changed since"."""
+        since = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        stamp = since.astimezone(UTC).strftime("%Y%m%d%H%M%S.0Z")
+        size = min(page_size or self.config.page_size, self.config.page_size)
+        for records, last in self.search(self._query(stream, f"(whenChanged>={stamp})"), size):
+            if last:
+                self.close()
+            yield Page(records, None, has_more=not last)
 
     def count(self, stream: str) -> int:
         """Entries the stream's full pass would return (no attributes read)."""
         query = self._query(stream)
         query = _Query(query.base, query.filter, (ldap3.NO_ATTRIBUTES,))
-        return sum(len(records) for records, _ in self.search(query, self.config.page_size))
+        total = sum(len(records) for records, _ in self.search(query, self.config.page_size))
+        self.close()
+        return total
 
     def streams(self) -> dict[str, Stream]:
         return {name: ActiveDirectoryStream(self, name) for name in STREAMS}

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -72,7 +74,8 @@ def test_ldaps_and_starttls_are_verified_against_the_ca(ldap_server, tmp_path):
     starttls = {"use_ssl": False, "start_tls": True, "port": ldap_server.port, "host": "localhost"}
     with _client(ldap_server, tree, **starttls) as client:
         assert [r["sAMAccountName"] for r in _read(client, "users")[1]] == ["tls"]
-        assert client._connection.tls_started
+        client.check()
+        assert client._connection.tls_started and not client._connection.server.ssl
 
     other_ca, _, _ = _write_tls(tmp_path)  # a CA that did not sign the server's certificate
     for overrides in ({}, starttls):
@@ -180,3 +183,17 @@ def test_a_dc_that_publishes_highest_committed_usn_bounds_the_delta_and_pins_the
                 list(client.pages("users", dump_cursor(13000, dc1)))
     finally:
         server.stop()
+
+
+def test_a_time_window_reads_what_changed_since_by_when_changed(ldap_server):
+    tree = ldap_server.new_tree()
+    tree.add_user("old", "Olive", "Old")
+    bob = tree.add_user("bob", "Bob", "Baker")
+    time.sleep(1.1)  # whenChanged has whole seconds: the window starts after those writes' second
+    start = datetime.now(UTC).replace(microsecond=0)
+    tree.modify(bob, displayName="Robert Baker")
+    tree.add_user("new", "Nina", "New")
+    with _client(ldap_server, tree) as client:
+        pages = list(client.window_pages("users", start.isoformat()))
+    assert sorted(r["sAMAccountName"] for p in pages for r in p.records) == ["bob", "new"]
+    assert all(p.cursor is None for p in pages)  # a backfill never moves the stream's cursor
