@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from ldap3.core import exceptions as ldap_errors
 from pydantic import ValidationError
 
 from connectors.active_directory import (
@@ -18,8 +19,8 @@ from connectors.active_directory import (
     ActiveDirectoryConfig,
     ActiveDirectoryCredentials,
 )
-from connectors.active_directory.client import dump_cursor
-from connectors.base import AuthError, CursorExpiredError, PermanentError, RetryPolicy
+from connectors.active_directory.client import dump_cursor, translate
+from connectors.base import AuthError, CursorExpiredError, PermanentError, RetryPolicy, TransientError
 from tests.support.ldap_server import LdapServer, _write_tls
 from tests.support.tcp_proxy import DroppingProxy
 
@@ -197,3 +198,23 @@ def test_a_time_window_reads_what_changed_since_by_when_changed(ldap_server):
         pages = list(client.window_pages("users", start.isoformat()))
     assert sorted(r["sAMAccountName"] for p in pages for r in p.records) == ["bob", "new"]
     assert all(p.cursor is None for p in pages)  # a backfill never moves the stream's cursor
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ldap_errors.LDAPBusyResult(result=51, description="busy", message="server busy"), TransientError),
+        (ldap_errors.LDAPUnavailableResult(result=52, description="unavailable"), TransientError),
+        (ldap_errors.LDAPSocketReceiveError("connection reset by peer"), TransientError),
+        (ldap_errors.LDAPSessionTerminatedByServerError("session terminated by server"), TransientError),
+        (ldap_errors.LDAPInvalidCredentialsResult(result=49, description="invalidCredentials"), AuthError),
+        (ldap_errors.LDAPNoSuchObjectResult(result=32, description="noSuchObject"), PermanentError),
+        (
+            ldap_errors.LDAPSocketOpenError("socket ssl wrapping error: certificate verify failed"),
+            PermanentError,
+        ),
+    ],
+)
+def test_ldap_errors_are_typed_by_whether_a_retry_can_help(error, expected):
+    translated = translate(error)
+    assert type(translated) is expected and translated.retryable == (expected is TransientError)
