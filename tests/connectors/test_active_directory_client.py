@@ -218,3 +218,17 @@ def test_a_time_window_reads_what_changed_since_by_when_changed(ldap_server):
 def test_ldap_errors_are_typed_by_whether_a_retry_can_help(error, expected):
     translated = translate(error)
     assert type(translated) is expected and translated.retryable == (expected is TransientError)
+
+
+def test_a_certificate_for_another_name_is_refused(ldap_server):
+    """The server's certificate names localhost and 127.0.0.1; reached as 127.0.0.2 it must not be trusted."""
+    tree = ldap_server.new_tree()
+    proxy = DroppingProxy(ldap_server.ldaps_port, listen_host="127.0.0.2")
+    try:
+        with (
+            _client(ldap_server, tree, host="127.0.0.2", port=proxy.port) as client,
+            pytest.raises(PermanentError, match=r"not trusted.*doesn't match any name in \['127.0.0.2'\]"),
+        ):
+            client.check()
+    finally:
+        proxy.stop()

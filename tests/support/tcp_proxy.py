@@ -12,10 +12,12 @@ from tests.support.processes import free_port
 
 
 class DroppingProxy:
-    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, target_port: int, target_host: str = "127.0.0.1", listen_host: str = "127.0.0.1"
+    ) -> None:
         self.target = (target_host, target_port)
         self.port = free_port()
-        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._listener = socket.create_server((listen_host, self.port))
         self._listener.settimeout(0.2)
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
