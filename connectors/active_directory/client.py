@@ -14,9 +14,10 @@ another DC (or a USN that went backwards, a DC restored from backup) raises `Cur
 engine re-reads everything. Only the last page of a pass carries the new cursor: entries come back in no
 USN order, so a pass cut short must be read again from the old one.
 
-A delta pass cannot see deletions (AD moves a deleted object to CN=Deleted Objects, outside the search
-bases): a full pass soft-deletes what it no longer finds. An entry returned with `isDeleted: TRUE` (a
-search with the show-deleted control) is a tombstone.
+Deletions: AD turns a deleted object into a tombstone under CN=Deleted Objects (outside the search bases),
+keeping its objectGUID, `isDeleted: TRUE`, `lastKnownParent` and a new uSNChanged. A delta pass ends with a
+search of that container with the show-deleted control for the stream's tombstones in its USN range; a
+full pass also soft-deletes whatever it no longer finds (and is how a server without tombstones shows it).
 
 Retries: dropped connections, timeouts and `busy`/`unavailable` answers are transient. A paged-results
 cookie belongs to its connection, so after a reconnect the pass starts again from its first page (loads are
@@ -39,7 +40,11 @@ from typing import Any
 import ldap3
 from ldap3.core import exceptions as ldap_errors
 
-from connectors.active_directory.config import ActiveDirectoryConfig, ActiveDirectoryCredentials
+from connectors.active_directory.config import (
+    ActiveDirectoryConfig,
+    ActiveDirectoryCredentials,
+    normalise_dn,
+)
 from connectors.active_directory.mapping import (
     GROUP_ATTRIBUTES,
     PROVIDER,
@@ -65,6 +70,9 @@ log = logging.getLogger("connectors.active_directory")
 USERS, GROUPS = "users", "groups"
 STREAMS = (USERS, GROUPS)
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
+SHOW_DELETED = "1.2.840.113556.1.4.417"  # LDAP_SERVER_SHOW_DELETED_OID
+NO_SUCH_OBJECT = 32
+TOMBSTONE_ATTRIBUTES = ("objectGUID", "isDeleted", "uSNChanged", "whenChanged", "lastKnownParent", "cn")
 DEFAULT_RETRY_POLICY = RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=30.0)
 
 # LDAP result codes (RFC 4511 §4.1.9) worth another attempt.
@@ -90,10 +98,12 @@ def translate(error: Exception) -> ConnectorError:
         name = error.description or _AUTH_RESULTS.get(code) or _TRANSIENT_RESULTS.get(code) or "error"
         detail = f"{name} ({code}): {error.message}".rstrip(": ")
         if code in _AUTH_RESULTS:
-            return AuthError(PROVIDER, f"the directory refused the service account's bind: {detail}")
+            return AuthError(
+                PROVIDER, f"the directory refused the service account's bind: {detail}", status_code=code
+            )
         if code in _TRANSIENT_RESULTS:
-            return TransientError(PROVIDER, detail)
-        return PermanentError(PROVIDER, detail)
+            return TransientError(PROVIDER, detail, status_code=code)
+        return PermanentError(PROVIDER, detail, status_code=code)
     if isinstance(error, ldap_errors.LDAPSSLConfigurationError):
         return PermanentError(PROVIDER, f"TLS configuration: {text}")
     lowered = text.lower()
@@ -130,6 +140,14 @@ class _Query:
     base: str
     filter: str
     attributes: tuple[str, ...]
+    controls: tuple[tuple[str, bool, Any], ...] = ()
+
+
+def _under(dn: str | None, base: str) -> bool:
+    if not dn:
+        return False
+    key = normalise_dn(dn)
+    return key == base or key.endswith("," + base)
 
 
 class ActiveDirectoryClient:
@@ -266,6 +284,7 @@ class ActiveDirectoryClient:
                 paged_size=page_size,
                 paged_cookie=cookie,
                 paged_criticality=True,
+                controls=list(query.controls) or None,
             )
             records = [
                 entry_record(r["dn"], r["raw_attributes"])
@@ -336,15 +355,41 @@ class ActiveDirectoryClient:
             bounds += f"(uSNChanged<={highest})"
         top = since or 0
         size = min(page_size or self.config.page_size, self.config.page_size)
-        for records, last in self.search(self._query(stream, bounds), size):
-            for record in records:
-                top = max(top, usn_of(record) or 0)
-            if not last:
-                yield Page(records, cursor if state is not None else None, has_more=True)
-                continue
-            end = highest if highest is not None else top
-            self.close()  # the pass is over: no socket left open between streams or runs
-            yield Page(records, dump_cursor(max(end, since or 0), server), has_more=False)
+        scope = normalise_dn(self.config.users_base if stream == USERS else self.config.groups_base)
+        passes = [self.search(self._query(stream, bounds), size)]
+        if since is not None and self.config.track_deletions:  # a full pass sees deletions by absence
+            passes.append(self._tombstones(stream, bounds, size))
+        for position, reads in enumerate(passes):
+            for records, last in reads:
+                for record in records:
+                    top = max(top, usn_of(record) or 0)
+                if position > 0:  # tombstones: only those deleted from under the stream's base are its own
+                    records = [r for r in records if _under(r.get("lastKnownParent"), scope)]
+                if not (last and position == len(passes) - 1):
+                    yield Page(records, cursor if state is not None else None, has_more=True)
+                    continue
+                end = highest if highest is not None else top
+                self.close()  # the pass is over: no socket left open between streams or runs
+                yield Page(records, dump_cursor(max(end, since or 0), server), has_more=False)
+
+    def _tombstones(self, stream: str, bounds: str, page_size: int) -> Iterator[tuple[list[dict], bool]]:
+        """Objects of the stream deleted within the USN bounds: AD keeps them as tombstones (`isDeleted`)
+        in CN=Deleted Objects, returned only with the show-deleted control. Sent non-critical, so a server
+        without it (or without the container) just has none. All of the container's are read (the cursor
+        passes them all); `pages` keeps those whose `lastKnownParent` lies under the stream's base."""
+        kind = "(objectClass=user)(!(objectClass=computer))" if stream == USERS else "(objectClass=group)"
+        query = _Query(
+            self.config.deleted_objects_dn or f"CN=Deleted Objects,{self.config.base_dn}",
+            f"(&(isDeleted=TRUE){kind}{bounds})",
+            TOMBSTONE_ATTRIBUTES,
+            controls=((SHOW_DELETED, False, None),),
+        )
+        try:
+            yield from self.search(query, page_size)
+        except PermanentError as error:
+            if error.status_code != NO_SUCH_OBJECT:
+                raise
+            yield [], True
 
     def window_pages(self, stream: str, start: str, page_size: int | None = None) -> Iterator[Page]:
         """Entries changed since `start` (ISO-8601) by `whenChanged`, for a time-range backfill: the stream's

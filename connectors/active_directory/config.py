@@ -108,6 +108,18 @@ class ActiveDirectoryConfig(BaseModel):
         le=MAX_PAGE_SIZE,
     )
     timeout_seconds: float = Field(default=30.0, title="Timeout (seconds)", gt=0, le=600)
+    track_deletions: bool = Field(
+        default=True,
+        title="Read deletions",
+        description="Incremental syncs also read tombstones (show-deleted control); otherwise deletions are "
+        "seen by the nightly full pass only.",
+    )
+    deleted_objects_dn: str | None = Field(
+        default=None,
+        title="Deleted Objects container",
+        description="Empty: `CN=Deleted Objects,<base DN>`.",
+        pattern=_DN,
+    )
     role_mappings: tuple[GroupRoleMapping, ...] = Field(
         title="Group → role mappings",
         description="Members of these groups (nested groups included) become members of the firm with the "

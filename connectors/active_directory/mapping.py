@@ -46,7 +46,9 @@ GROUP_ATTRIBUTES: tuple[str, ...] = (
 )
 MULTI_VALUED = frozenset({"member", "memberof", "objectclass"})
 BINARY = frozenset({"objectguid"})
-_CANONICAL = {name.lower(): name for name in (*USER_ATTRIBUTES, *GROUP_ATTRIBUTES, "objectClass")}
+_CANONICAL = {
+    name.lower(): name for name in (*USER_ATTRIBUTES, *GROUP_ATTRIBUTES, "objectClass", "lastKnownParent")
+}
 
 # userAccountControl flags (MS-ADTS 2.2.16).
 UF_ACCOUNTDISABLE = 0x2

@@ -232,3 +232,21 @@ def test_a_certificate_for_another_name_is_refused(ldap_server):
             client.check()
     finally:
         proxy.stop()
+
+
+def test_a_delta_reads_the_streams_tombstones_from_deleted_objects(ldap_server):
+    tree, elsewhere = ldap_server.new_tree(), ldap_server.new_tree()
+    bob = tree.add_user("bob", "Bob", "Baker")
+    tree.add_user("amy", "Amy", "Adams")
+    outsider = elsewhere.add_user("otto", "Otto", "Other")
+    with _client(ldap_server, tree) as client:
+        first, _ = _read(client, "users")
+        bob_guid = next(r for p in first for r in p.records if r["sAMAccountName"] == "bob")["objectGUID"]
+        tree.delete_like_ad(bob)
+        elsewhere.delete_like_ad(outsider)  # another OU's deletion is not this stream's
+        pages, changed = _read(client, "users", first[-1].cursor)
+    assert [(r["objectGUID"], r["isDeleted"]) for r in changed] == [(bob_guid, "TRUE")]
+    assert changed[0]["lastKnownParent"] == tree.users_dn
+    # The cursor passes the other OU's tombstone too (seen, just not this stream's).
+    assert json.loads(pages[-1].cursor)["usn"] == int(changed[0]["uSNChanged"]) + 1
+    assert not pages[-1].has_more and all(p.has_more for p in pages[:-1])

@@ -293,3 +293,24 @@ def test_the_nightly_full_refresh_asks_for_every_live_connection(target):
     configs = [r.run_config["ops"]["active_directory_sweep"]["config"] for r in requests]
     assert target.key in [key for config in configs for key in config["connection_ids"]]
     assert all(config["full_refresh"] for config in configs)
+
+
+def test_a_deletion_in_ad_reaches_the_firm_with_the_next_incremental_sync(
+    target, domain, instance, ad_resources
+):
+    _sync(target, instance, ad_resources)
+    domain.tree.delete_like_ad(domain.users["carol"])  # a tombstone in CN=Deleted Objects, as AD keeps it
+
+    result = _sync(target, instance, ad_resources)
+    assert _metadata(result, USERS_ASSET)["full_refresh"] is False
+    assert _metadata(result, APP_USERS)["users_deactivated"] == 1
+    assert _members(target)["carol"][:2] == ("staff", False)
+    with tenant_session(target.tenant) as session:
+        row = session.execute(
+            text(
+                "select deleted_at is not null, dn, raw->>'isDeleted' from warehouse.active_directory_users "
+                "where connection_id = :c and sam_account_name = 'carol'"
+            ),
+            {"c": target.connection_id},
+        ).one()
+    assert row[0] is True and row[1] == domain.users["carol"] and row[2] == "TRUE"  # last known columns kept

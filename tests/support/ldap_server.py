@@ -13,8 +13,10 @@ What slapd does not do like AD, `AdDirectory` (the test's stand-in for a domain 
 - `whenChanged` / `whenCreated`: set on the same writes (GeneralizedTime, UTC, seconds).
 - `objectGUID`: 16 random bytes, stored as AD stores them (the first three fields little-endian).
 - `memberOf`: maintained by slapd's memberof overlay from the groups' `member` values (AD's backlink).
-Deleting an object removes it (AD would move it to CN=Deleted Objects, visible only with the show-deleted
-control); the connector sees deletions on a full pass either way.
+Deletions come two ways: `delete` removes the entry (the connector notices on a full pass), and
+`delete_like_ad` does what AD does — the object becomes a tombstone under `CN=Deleted Objects` with
+`isDeleted: TRUE`, its `lastKnownParent`, its objectGUID and a new uSNChanged, stripped of the rest; AD
+shows it only to a search with the show-deleted control, which slapd ignores (it is sent non-critical).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ ADMIN_PASSWORD = "admin-secret"  # a throwaway test server's root password
 USERS_DN = f"ou=Staff,{BASE_DN}"
 GROUPS_DN = f"ou=Groups,{BASE_DN}"
 SERVICE_DN = f"cn=firmsync-sync,ou=Service Accounts,{BASE_DN}"
+DELETED_OBJECTS_DN = f"cn=Deleted Objects,{BASE_DN}"
 SERVICE_PASSWORD = "Sync-Account-Pa55"
 UF_ACCOUNTDISABLE = 0x2
 UF_NORMAL_ACCOUNT = 0x200
@@ -265,6 +268,7 @@ class AdDirectory:
         self.connection.add(BASE_DN, ["dcObject", "organization"], {"dc": "firm", "o": "Firm Test"})
         for ou in ("Staff", "Groups", "Service Accounts", "Contractors"):
             self.connection.add(f"ou={ou},{BASE_DN}", ["organizationalUnit"], {"ou": ou})
+        self.connection.add(DELETED_OBJECTS_DN, ["container"], {"cn": "Deleted Objects", "isDeleted": "TRUE"})
         self.connection.add(
             SERVICE_DN,
             ["user"],
@@ -361,6 +365,27 @@ class AdDirectory:
     def delete(self, dn: str) -> None:
         self.usn += 1  # AD spends a USN on the deletion too
         self.connection.delete(dn)
+
+    def delete_like_ad(self, dn: str) -> str:
+        """Delete as AD does: a tombstone `CN=<name>\\0ADEL:<guid>` in Deleted Objects keeping the objectGUID,
+        `isDeleted`, `lastKnownParent` and a new uSNChanged. Returns the tombstone's DN."""
+        raw = self.read(dn, "objectGUID", "objectClass", "cn")
+        guid = uuid.UUID(bytes_le=raw["objectGUID"][0])
+        classes = [c.decode() for c in raw["objectClass"]]
+        name = raw["cn"][0].decode()
+        self.connection.delete(dn)  # slapd's memberof overlay drops it from groups, as AD drops the links
+        tombstone = f"cn={name}\\0ADEL:{guid},{DELETED_OBJECTS_DN}"
+        attributes = {
+            "cn": f"{name}\nDEL:{guid}",
+            "objectGUID": guid.bytes_le,
+            "isDeleted": "TRUE",
+            "lastKnownParent": dn.split(",", 1)[1],
+            **self._stamp(),
+        }
+        if "user" in classes:
+            attributes["sn"] = name
+        self.connection.add(tombstone, ["user" if "user" in classes else "group"], attributes)
+        return tombstone
 
     def read(self, dn: str, *attributes: str) -> dict:
         self.connection.search(dn, "(objectClass=*)", ldap3.BASE, attributes=list(attributes) or ["*", "+"])
