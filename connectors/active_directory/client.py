@@ -72,6 +72,7 @@ STREAMS = (USERS, GROUPS)
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
 SHOW_DELETED = "1.2.840.113556.1.4.417"  # LDAP_SERVER_SHOW_DELETED_OID
 NO_SUCH_OBJECT = 32
+INSUFFICIENT_ACCESS = 50
 TOMBSTONE_ATTRIBUTES = ("objectGUID", "isDeleted", "uSNChanged", "whenChanged", "lastKnownParent", "cn")
 DEFAULT_RETRY_POLICY = RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=30.0)
 
@@ -387,8 +388,11 @@ class ActiveDirectoryClient:
         try:
             yield from self.search(query, page_size)
         except PermanentError as error:
-            if error.status_code != NO_SUCH_OBJECT:
+            # AD lets only administrators list Deleted Objects unless granted (runbook): without the right,
+            # deletions wait for the nightly full pass instead of failing every sync.
+            if error.status_code not in (NO_SUCH_OBJECT, INSUFFICIENT_ACCESS):
                 raise
+            log.warning("no tombstones readable (%s); deletions are seen by full passes only", error)
             yield [], True
 
     def window_pages(self, stream: str, start: str, page_size: int | None = None) -> Iterator[Page]:

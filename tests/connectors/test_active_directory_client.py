@@ -250,3 +250,14 @@ def test_a_delta_reads_the_streams_tombstones_from_deleted_objects(ldap_server):
     # The cursor passes the other OU's tombstone too (seen, just not this stream's).
     assert json.loads(pages[-1].cursor)["usn"] == int(changed[0]["uSNChanged"]) + 1
     assert not pages[-1].has_more and all(p.has_more for p in pages[:-1])
+
+
+def test_without_a_readable_deleted_objects_container_a_delta_still_succeeds(ldap_server):
+    tree = ldap_server.new_tree()
+    bob = tree.add_user("bob", "Bob", "Baker")
+    hidden = {"deleted_objects_dn": f"cn=Not Visible,{ldap_server.base_dn}"}  # AD hides it from non-admins
+    with _client(ldap_server, tree, **hidden) as client:
+        first, _ = _read(client, "users")
+        tree.delete_like_ad(bob)
+        pages, changed = _read(client, "users", first[-1].cursor)
+    assert changed == [] and pages[-1].cursor is not None  # the nightly full pass will see it
