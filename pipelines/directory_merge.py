@@ -25,7 +25,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from connectors.active_directory.config import ROLES, ActiveDirectoryConfig, normalise_dn
 from connectors.active_directory.mapping import full_name, mapped_roles, user_email
@@ -121,6 +121,17 @@ def merge_directory_users(session, tenant: TenantContext, connection_id: uuid.UU
         live = values["deleted_at"] is None and not values["disabled"]
         role = best.get(normalise_dn(values["dn"])) if live else None
         user_id = links.get(values["external_id"])
+        if user_id is not None and user_id not in users:
+            # The app user was removed since (its link outlived it): forget the link, provision afresh.
+            session.execute(
+                delete(ExternalRef).where(
+                    ExternalRef.firm_id == tenant.firm_id,
+                    ExternalRef.connection_id == connection_id,
+                    ExternalRef.entity == ENTITY,
+                    ExternalRef.external_id == values["external_id"],
+                )
+            )
+            user_id = None
         if user_id is None:
             if role is None:
                 if live:

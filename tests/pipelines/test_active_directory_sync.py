@@ -314,3 +314,27 @@ def test_a_deletion_in_ad_reaches_the_firm_with_the_next_incremental_sync(
             {"c": target.connection_id},
         ).one()
     assert row[0] is True and row[1] == domain.users["carol"] and row[2] == "TRUE"  # last known columns kept
+
+
+def test_ad_stays_the_source_of_truth_for_the_members_it_provisioned(target, domain, instance, ad_resources):
+    _sync(target, instance, ad_resources)
+    with session_factory(owner_engine())() as session, session.begin():
+        session.execute(
+            text(
+                "update app.memberships m set role = 'manager' from app.users u "
+                "where u.id = m.user_id and m.firm_id = :f and u.email like 'carol.%'"
+            ),
+            {"f": target.tenant.firm_id},
+        )
+        # An app user removed outright: its external ref outlives it.
+        session.execute(
+            text(
+                "delete from app.users u using app.memberships m "
+                "where m.user_id = u.id and m.firm_id = :f and u.email like 'frank.%'"
+            ),
+            {"f": target.tenant.firm_id},
+        )
+    counts = _metadata(_sync(target, instance, ad_resources), APP_USERS)
+    assert (counts["users_role_changed"], counts["users_created"]) == (1, 1)
+    members = _members(target)
+    assert members["carol"][:2] == ("staff", True) and members["frank"][:2] == ("staff", True)
