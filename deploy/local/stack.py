@@ -31,6 +31,7 @@ BIN = Path(sys.executable).parent
 class Ports:
     api: int = int(os.environ.get("FIRMSYNC_API_PORT", 8000))
     sandbox: int = int(os.environ.get("SANDBOX_PORT", 8900))
+    sandbox_tls: int = int(os.environ.get("SANDBOX_TLS_PORT", 8943))
     webserver: int = int(os.environ.get("DAGSTER_WEBSERVER_PORT", 3000))
     grpc: int = int(os.environ.get("DAGSTER_GRPC_PORT", 4266))
     moto: int = int(os.environ.get("MOTO_PORT", 8901))
@@ -183,6 +184,9 @@ class Stack:
         py = sys.executable
         sandbox_url = f"http://127.0.0.1:{self.ports.sandbox}"
         self.env["FIRMSYNC_SANDBOX_URL"] = sandbox_url
+        tls_dir = self.data_dir / "sandbox-tls"
+        self.env["FIRMSYNC_SANDBOX_TLS_URL"] = f"https://localhost:{self.ports.sandbox_tls}"
+        self.env["FIRMSYNC_SANDBOX_CA_BUNDLE"] = str(tls_dir / "ca.pem")
         self.env["FIRMSYNC_DATA_DIR"] = str(self.data_dir)
         # "Connect QuickBooks/Xero" goes through the sandbox's OAuth apps, back to this API's callback.
         api_url = f"http://127.0.0.1:{self.ports.api}"
@@ -203,6 +207,10 @@ class Stack:
             "127.0.0.1",
             "--port",
             str(self.ports.sandbox),
+            "--tls-port",
+            str(self.ports.sandbox_tls),
+            "--tls-dir",
+            str(tls_dir),
         )
         self.wait_http("sandbox", f"{sandbox_url}/healthz")
         self.run_once(
@@ -262,7 +270,8 @@ class Stack:
                 "firmsync is running.",
                 f"  API        http://127.0.0.1:{self.ports.api}/docs",
                 f"  Dagster UI http://127.0.0.1:{self.ports.webserver}",
-                f"  Sandbox    http://127.0.0.1:{self.ports.sandbox}",
+                f"  Sandbox    http://127.0.0.1:{self.ports.sandbox}  (https://localhost:{self.ports.sandbox_tls},"
+                f" CA {self.data_dir / 'sandbox-tls' / 'ca.pem'})",
                 f"  Log in     POST /api/v1/auth/login  email={email}  password={password}",
                 f"  Data       {self.data_dir}   logs: {self.data_dir / 'logs'}",
                 "Press Ctrl-C to stop everything.",
