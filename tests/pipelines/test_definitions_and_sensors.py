@@ -26,9 +26,10 @@ def test_definitions_load_and_every_job_resolves():
         "webhook_inbox",
         "sync_failures",
         "outbox_push",
+        "calendar_push",
         "push_failures",
     }
-    assert {"quickbooks_push_outbox", "xero_push_outbox"} <= jobs
+    assert {"quickbooks_push_outbox", "xero_push_outbox", "google_calendar_push_calendar"} <= jobs
     # A run is one process: its steps share it (ADR 0010).
     assert all(
         job.executor_def.name == "in_process" for job in defs.resolve_all_job_defs() if job.name in jobs
