@@ -27,19 +27,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def sandbox_command(port: int) -> list[str]:
-    """The vendor sandbox on 127.0.0.1:<port>, as the benches and the tests start it."""
-    return [
-        sys.executable,
-        "-m",
-        "connectors.sandbox",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
+def sandbox_command(port: int, *, tls_port: int | None = None, tls_dir: Path | None = None) -> list[str]:
+    """The vendor sandbox on 127.0.0.1:<port> (and https on <tls_port>), as benches and tests start it."""
+    command = [sys.executable, "-m", "connectors.sandbox", "--host", "127.0.0.1", "--port", str(port)]
+    if tls_port is not None:
+        command += ["--tls-port", str(tls_port)]
+    if tls_dir is not None:
+        command += ["--tls-dir", str(tls_dir)]
+    return [*command, "--log-level", "warning"]
 
 
 class Sandbox:

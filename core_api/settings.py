@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     demo_email: str = "admin@demo.firmsync.test"
     demo_password: SecretStr = SecretStr("demo-password")
     sandbox_url: str = "http://127.0.0.1:8900"
+    # The sandbox over https, for the vendors whose SDKs insist on it (Microsoft, Salesforce), and the CA
+    # file that trusts it; the demo firm's connections to those vendors carry it as their ca_bundle.
+    sandbox_tls_url: str = "https://localhost:8943"
+    sandbox_ca_bundle: str | None = None
     cors_origins: list[str] = []
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.calendar_push_jobs import CALENDAR_PUSH_JOBS, calendar_push
 from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, VENDORS
 from pipelines.maintenance import reprocess_dead_letters_job
 from pipelines.push_jobs import PUSH_JOBS, outbox_push, push_failures
@@ -20,8 +21,22 @@ from pipelines.sensors import connection_partitions, sync_failures, sync_request
 defs = dg.Definitions(
     assets=[asset for vendor in VENDORS for asset in vendor.assets],
     asset_checks=[check for vendor in VENDORS for check in vendor.checks],
-    jobs=[*SYNC_JOBS.values(), *SWEEP_JOBS.values(), reprocess_dead_letters_job, *PUSH_JOBS.values()],
-    sensors=[connection_partitions, sync_requests, webhook_inbox, sync_failures, outbox_push, push_failures],
+    jobs=[
+        *SYNC_JOBS.values(),
+        *SWEEP_JOBS.values(),
+        reprocess_dead_letters_job,
+        *PUSH_JOBS.values(),
+        *CALENDAR_PUSH_JOBS.values(),
+    ],
+    sensors=[
+        connection_partitions,
+        sync_requests,
+        webhook_inbox,
+        sync_failures,
+        outbox_push,
+        calendar_push,
+        push_failures,
+    ],
     schedules=SCHEDULES,
     resources={
         "db": FirmsyncDatabase(),

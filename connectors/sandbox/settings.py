@@ -1,6 +1,7 @@
 """Sandbox settings, read from the environment with the ``SANDBOX_`` prefix."""
 
 from datetime import datetime
+from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -13,6 +14,10 @@ class SandboxSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8900, ge=0, le=65535)
+    # The same app over https (vendors whose SDKs insist on TLS: Microsoft Graph's msal, Salesforce), with a
+    # CA and certificate generated into tls_dir (ca.pem is what clients trust). None: http only.
+    tls_port: int | None = Field(None, ge=0, le=65535)
+    tls_dir: Path = Path(".data/sandbox-tls")
     # Signs every token the emulators hand out, so tokens survive a restart. Dev default on purpose:
     # the sandbox guards nothing real.
     secret: SecretStr = SecretStr("firmsync-sandbox-dev-secret")

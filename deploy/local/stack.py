@@ -31,6 +31,7 @@ BIN = Path(sys.executable).parent
 class Ports:
     api: int = int(os.environ.get("FIRMSYNC_API_PORT", 8000))
     sandbox: int = int(os.environ.get("SANDBOX_PORT", 8900))
+    sandbox_tls: int = int(os.environ.get("SANDBOX_TLS_PORT", 8943))
     webserver: int = int(os.environ.get("DAGSTER_WEBSERVER_PORT", 3000))
     grpc: int = int(os.environ.get("DAGSTER_GRPC_PORT", 4266))
     moto: int = int(os.environ.get("MOTO_PORT", 8901))
@@ -183,6 +184,9 @@ class Stack:
         py = sys.executable
         sandbox_url = f"http://127.0.0.1:{self.ports.sandbox}"
         self.env["FIRMSYNC_SANDBOX_URL"] = sandbox_url
+        tls_dir = self.data_dir / "sandbox-tls"
+        self.env["FIRMSYNC_SANDBOX_TLS_URL"] = f"https://localhost:{self.ports.sandbox_tls}"
+        self.env["FIRMSYNC_SANDBOX_CA_BUNDLE"] = str(tls_dir / "ca.pem")
         self.env["FIRMSYNC_DATA_DIR"] = str(self.data_dir)
         # "Connect QuickBooks/Xero" goes through the sandbox's OAuth apps, back to this API's callback.
         api_url = f"http://127.0.0.1:{self.ports.api}"
@@ -203,6 +207,10 @@ class Stack:
             "127.0.0.1",
             "--port",
             str(self.ports.sandbox),
+            "--tls-port",
+            str(self.ports.sandbox_tls),
+            "--tls-dir",
+            str(tls_dir),
         )
         self.wait_http("sandbox", f"{sandbox_url}/healthz")
         self.run_once(
@@ -262,7 +270,8 @@ class Stack:
                 "firmsync is running.",
                 f"  API        http://127.0.0.1:{self.ports.api}/docs",
                 f"  Dagster UI http://127.0.0.1:{self.ports.webserver}",
-                f"  Sandbox    http://127.0.0.1:{self.ports.sandbox}",
+                f"  Sandbox    http://127.0.0.1:{self.ports.sandbox}  (https://localhost:{self.ports.sandbox_tls},"
+                f" CA {self.data_dir / 'sandbox-tls' / 'ca.pem'})",
                 f"  Log in     POST /api/v1/auth/login  email={email}  password={password}",
                 f"  Data       {self.data_dir}   logs: {self.data_dir / 'logs'}",
                 "Press Ctrl-C to stop everything.",
@@ -290,12 +299,13 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
 
 
 def sandbox_oauth_apps(sandbox_url: str) -> dict[str, dict]:
-    """FIRMSYNC_OAUTH_APPS for the sandbox: its one QuickBooks, Xero and Slack app (the sandbox's own
+    """FIRMSYNC_OAUTH_APPS for the sandbox: its one QuickBooks, Xero, Google and Slack app (the sandbox's own
     settings, so SANDBOX_* overrides apply to both sides), with every base URL on the sandbox."""
     from connectors.sandbox.settings import SandboxSettings
 
     sandbox = SandboxSettings()
     qbo, xero, slack = f"{sandbox_url}/quickbooks", f"{sandbox_url}/xero", f"{sandbox_url}/slack"
+    google = f"{sandbox_url}/google"
     return {
         "quickbooks": {
             "client_id": sandbox.qbo_client_id,
@@ -315,6 +325,17 @@ def sandbox_oauth_apps(sandbox_url: str) -> dict[str, dict]:
                 "authorize_url": f"{xero}/identity/connect/authorize",
                 "token_url": f"{xero}/identity/connect/token",
                 "revocation_url": f"{xero}/identity/connect/revocation",
+            },
+        },
+        # A staff member connects their own calendar; the sandbox's consent screen approves as its demo user.
+        "google_calendar": {
+            "client_id": sandbox.google_client_id,
+            "client_secret": sandbox.google_client_secret.get_secret_value(),
+            "config": {
+                "api_endpoint": f"{google}/calendar/v3/",
+                "authorize_url": f"{google}/o/oauth2/v2/auth",
+                "token_url": f"{google}/token",
+                "revocation_url": f"{google}/revoke",
             },
         },
         # The sandbox's consent screen installs into its demo workspace, whose signing secret this is.

@@ -129,6 +129,7 @@ def test_make_run_stack_end_to_end(tmp_path):
         for name in (
             "FIRMSYNC_API_PORT",
             "SANDBOX_PORT",
+            "SANDBOX_TLS_PORT",
             "DAGSTER_WEBSERVER_PORT",
             "DAGSTER_GRPC_PORT",
             "MOTO_PORT",

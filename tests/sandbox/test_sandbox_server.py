@@ -217,3 +217,40 @@ def _first_customer(base: str, access_token: str) -> dict:
     )
     assert response.status_code == 200, response.text
     return response.json()["QueryResponse"]["Customer"][0]
+
+
+def test_the_sandbox_serves_the_same_state_over_tls_trusted_only_through_its_ca(tmp_path: Path) -> None:
+    """msal and simple-salesforce insist on https: the same app (one state) answers on the TLS port, its
+    certificate verifies against the generated CA for localhost and 127.0.0.1, and not without it; the CA
+    is kept across restarts so a CA bundle in a connection stays valid."""
+    import ssl
+
+    import requests
+
+    from tests.support.processes import SandboxServer
+
+    server = SandboxServer(tmp_path)
+    try:
+        ca = server.ca_bundle
+        realm = httpx.post(f"{server.quickbooks}/_sandbox/realms", json={"customers": 1}).json()
+        over_tls = httpx.get(
+            f"https://127.0.0.1:{server.tls_port}/quickbooks/_sandbox/realms/{realm['realm_id']}",
+            verify=ssl.create_default_context(cafile=ca),
+        )
+        assert over_tls.status_code == 200, over_tls.text  # the realm made over http exists over https
+        assert requests.get(f"{server.https_url}/healthz", verify=ca, timeout=10).json()["status"] == "ok"
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(
+                f"{server.https_url}/healthz", verify=True, timeout=10
+            )  # the public roots do not trust it
+        first_ca = Path(ca).read_bytes()
+    finally:
+        server.stop()
+    again = SandboxServer(tmp_path)
+    try:
+        assert Path(again.ca_bundle).read_bytes() == first_ca
+        assert (
+            requests.get(f"{again.https_url}/healthz", verify=again.ca_bundle, timeout=10).status_code == 200
+        )
+    finally:
+        again.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -17,13 +18,15 @@ __all__ = ["ROOT", "SandboxServer", "free_port", "stop", "wait_http"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+def wait_http(
+    url: str, proc: subprocess.Popen, timeout: float = 60, *, verify: ssl.SSLContext | bool = True
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"process for {url} exited with {proc.returncode}")
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
+            if httpx.get(url, timeout=1, verify=verify).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -47,9 +50,13 @@ class SandboxServer:
     def __init__(self, log_dir: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # The same sandbox over https (msal and simple-salesforce insist on it), trusted through ca_bundle.
+        self.tls_port = free_port()
+        self.https_url = f"https://localhost:{self.tls_port}"
+        self.ca_bundle = str(log_dir / "tls" / "ca.pem")
         self.log = (log_dir / "sandbox.log").open("ab")
         self.proc = subprocess.Popen(
-            sandbox_command(self.port),
+            sandbox_command(self.port, tls_port=self.tls_port, tls_dir=log_dir / "tls"),
             cwd=ROOT,
             env={**os.environ, **(env or {})},
             stdout=self.log,
@@ -57,6 +64,8 @@ class SandboxServer:
             start_new_session=True,
         )
         wait_http(f"{self.url}/healthz", self.proc)
+        trust = ssl.create_default_context(cafile=self.ca_bundle)
+        wait_http(f"{self.https_url}/healthz", self.proc, verify=trust)
 
     @property
     def quickbooks(self) -> str:
