@@ -338,3 +338,34 @@ def test_ad_stays_the_source_of_truth_for_the_members_it_provisioned(target, dom
     assert (counts["users_role_changed"], counts["users_created"]) == (1, 1)
     members = _members(target)
     assert members["carol"][:2] == ("staff", True) and members["frank"][:2] == ("staff", True)
+
+
+def test_a_refused_bind_fails_fast_and_marks_the_connection(
+    database_url, ldap_server, domain, instance, ad_resources
+):
+    tenant = new_firm()
+    body = {
+        "provider": "active_directory",
+        "config": ldap_server.config(domain.tree, _mappings(domain)),
+        "credentials": {"password": "an-old-password"},
+    }
+    target = Target(tenant, add_connection(tenant, body))
+    instance.add_dynamic_partitions(active_directory_connections.name, [target.key])
+    result = dg.materialize(
+        active_directory.assets,
+        partition_key=target.key,
+        instance=instance,
+        resources=ad_resources,
+        raise_on_error=False,
+    )
+    assert not result.success
+    retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert retries == []  # a permanent error is not retried
+    with tenant_session(tenant) as session:
+        status, outcome, error = session.execute(
+            text("select status, last_sync_status, last_sync_error from app.connections where id = :c"),
+            {"c": target.connection_id},
+        ).one()
+    assert (status, outcome) == ("needs_reauth", "failed")
+    assert "invalidCredentials" in error and "an-old-password" not in error
+    assert _members(target) == {}
