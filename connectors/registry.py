@@ -169,6 +169,24 @@ def _slack() -> ConnectorSpec:
     )
 
 
+def _salesforce() -> ConnectorSpec:
+    from connectors.salesforce.client import STREAMS, SalesforceClient
+    from connectors.salesforce.config import SalesforceConfig, SalesforceCredentials
+
+    return ConnectorSpec(
+        provider="salesforce",
+        display_name="Salesforce",
+        description="Accounts, contacts, leads and opportunities of one Salesforce org through its REST API "
+        "(https), synced incrementally on SystemModstamp with deletions from getDeleted, leaving a share of "
+        "the org's daily API requests free; leads and contacts pushed by upsert on an external-id field.",
+        config_model=SalesforceConfig,
+        credentials_model=SalesforceCredentials,
+        streams=STREAMS,
+        account_id=lambda config: config.org_id,
+        client_factory=SalesforceClient,
+    )
+
+
 def _no_sync_client(provider: str) -> ClientFactory:
     def factory(
         config: BaseModel, credentials: BaseModel, *, on_tokens: Callable[[TokenSet], None], **_: Any
@@ -234,7 +252,15 @@ def _webhook_only_specs() -> tuple[ConnectorSpec, ...]:
 
 _REGISTRY: dict[str, ConnectorSpec] = {
     spec.provider: spec
-    for spec in (_quickbooks(), _xero(), _google_calendar(), _stripe(), _slack(), *_webhook_only_specs())
+    for spec in (
+        _quickbooks(),
+        _xero(),
+        _google_calendar(),
+        _stripe(),
+        _slack(),
+        _salesforce(),
+        *_webhook_only_specs(),
+    )
 }
 CONNECTORS: Mapping[str, ConnectorSpec] = MappingProxyType(_REGISTRY)
 

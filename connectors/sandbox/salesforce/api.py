@@ -166,13 +166,12 @@ def api_router(state: SalesforceState) -> APIRouter:
         org = authorize(state, request)
         sobject = _sobject(sobject)
         try:
-            start = parse_datetime(unquote(request.query_params["start"])).timestamp()
-            end = parse_datetime(unquote(request.query_params["end"])).timestamp()
+            start = parse_datetime(unquote(request.query_params["start"]).replace(" ", "+")).timestamp()
+            end = parse_datetime(unquote(request.query_params["end"]).replace(" ", "+")).timestamp()
         except (KeyError, ValueError):
             raise errors.SalesforceError(400, "MALFORMED_QUERY", "start and end must be dateTimes") from None
         now = state.clock.now()
-        start, end = _minute(start), _minute(min(end, now))
-        if start >= end:
+        if _minute(start) >= _minute(end):
             raise errors.SalesforceError(
                 400, "INVALID_REPLICATION_DATE", "startDate must chronologically precede endDate"
             )
@@ -182,6 +181,8 @@ def api_router(state: SalesforceState) -> APIRouter:
                 "INVALID_REPLICATION_DATE",
                 f"startDate cannot be more than {REPLICATION_WINDOW_DAYS} days ago",
             )
+        # Seconds are ignored; an end in the future is covered up to now.
+        start, end = _minute(start), max(_minute(start), _minute(min(end, now)))
         deleted = state.deleted_between(org, sobject, start, end)
         return _answer(
             state,
