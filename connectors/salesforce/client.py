@@ -45,6 +45,7 @@ log = logging.getLogger("connectors.salesforce")
 T = TypeVar("T")
 
 DEFAULT_RETRY_POLICY = RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=30.0, max_retry_after=300.0)
+DELETION_SKEW = timedelta(minutes=5)  # how far getDeleted windows reach back past this machine's clock
 COMMON_FIELDS = ("Id", "OwnerId", "CreatedDate", "LastModifiedDate", "SystemModstamp")
 FIELDS: dict[str, tuple[str, ...]] = {
     "Account": (
@@ -291,6 +292,7 @@ class SalesforceClient:
         """Records of `sobject` changed since `cursor` (all live ones when None), then its deletions."""
         state = Cursor.load(cursor)
         after = state.position()
+        started = self._now()
         headers = self._query_headers(page_size)
         external = self.external_id_field(sobject)
         self.check_api_usage()
@@ -315,14 +317,16 @@ class SalesforceClient:
             result = self._call(
                 lambda sf, url=next_url: sf.query_more(url, identifier_is_url=True, headers=headers)
             )
-        tombstones = list(self._deletions(sobject, state))
+        tombstones = list(self._deletions(sobject, state, started))
         yield Page(records + tombstones, state.dump(), has_more=False)
 
-    def _deletions(self, sobject: str, state: Cursor) -> Iterator[dict[str, Any]]:
+    def _deletions(self, sobject: str, state: Cursor, started: datetime) -> Iterator[dict[str, Any]]:
         if state.deleted is None:
-            # First run: nothing was seen before, so nothing can have been deleted since; watch from the
-            # newest change read (a record read in this run and deleted after it was read is deleted later).
-            state.deleted = state.modstamp
+            # First run: nothing seen before can have been deleted since. Watch from when this read began
+            # (less a margin for clock skew with Salesforce): a record it returned and deleted after it was
+            # read has a later deletedDate. Not the newest SystemModstamp: a quiet object's is months old,
+            # and getDeleted refuses windows starting more than 30 days back.
+            state.deleted = (started - DELETION_SKEW).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
             return
         start = parse_sf_datetime(state.deleted)
         end = max(self._now(), start + timedelta(minutes=1))

@@ -34,6 +34,11 @@ class Limits(BaseModel):
     api_usage: int | None = Field(None, ge=0)
 
 
+class Expiry(BaseModel):
+    # None: now; n: after the next n API requests (the session times out in the middle of a sync).
+    after_calls: int | None = Field(None, ge=0)
+
+
 class Consent(BaseModel):
     org_id: str | None = None
 
@@ -155,10 +160,17 @@ def admin_router(state: SalesforceState) -> APIRouter:
     @router.post(
         "/orgs/{org_id}/tokens/expire", summary="Every session issued so far answers INVALID_SESSION_ID"
     )
-    async def expire_sessions(org_id: str) -> dict[str, Any]:
+    async def expire_sessions(org_id: str, spec: Expiry | None = None) -> dict[str, Any]:
         org = org_or_404(org_id)
-        org.access_tokens_expired_at = state.clock.now()
-        return {"org_id": org.org_id, "access_tokens_expired_at": org.access_tokens_expired_at}
+        if spec is not None and spec.after_calls is not None:
+            org.expire_sessions_after_calls = spec.after_calls
+        else:
+            org.access_tokens_expired_at = state.clock.now()
+        return {
+            "org_id": org.org_id,
+            "access_tokens_expired_at": org.access_tokens_expired_at,
+            "after_calls": org.expire_sessions_after_calls,
+        }
 
     @router.post("/orgs/{org_id}/tokens/revoke", summary="The admin revoked the app: every token is dead")
     async def revoke_tokens(org_id: str) -> dict[str, Any]:

@@ -40,6 +40,13 @@ def _header(request: Request, name: str) -> str:
 def authorize(state: SalesforceState, request: Request) -> Org:
     """The caller's org, with the call counted (raises INVALID_SESSION_ID / REQUEST_LIMIT_EXCEEDED)."""
     scheme, _, token = _header(request, "authorization").partition(" ")
+    hinted = state.orgs.get(state.org_hint(token.strip()) or "")
+    if hinted is not None and hinted.expire_sessions_after_calls is not None:
+        if hinted.expire_sessions_after_calls <= 0:
+            hinted.access_tokens_expired_at = state.clock.now()
+            hinted.expire_sessions_after_calls = None
+        else:
+            hinted.expire_sessions_after_calls -= 1
     org = state.org_of_access(token.strip()) if scheme.lower() in ("bearer", "oauth") else None
     if org is None:
         raise errors.invalid_session()

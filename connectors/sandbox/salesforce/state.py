@@ -59,6 +59,8 @@ class Org:
     api_calls: deque[float] = field(default_factory=deque)
     access_tokens_expired_at: float = 0.0
     refresh_tokens_revoked_at: float = 0.0
+    # Sessions issued so far die after this many more API requests (a session timing out mid-sync).
+    expire_sessions_after_calls: int | None = None
     serial: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def new_id(self, sobject: str) -> str:
