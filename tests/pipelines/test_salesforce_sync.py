@@ -335,3 +335,15 @@ def test_salesforce_api_resource_builds_the_client():
         on_tokens=lambda tokens: None,
     )
     assert isinstance(client, SalesforceClient) and client.config.login_url == "https://login.salesforce.com"
+
+
+def test_salesforce_is_declared_in_the_definitions():
+    from pipelines.definitions import defs
+
+    jobs = {job.name for job in defs.resolve_all_job_defs()}
+    assert {"salesforce_sync_job", "salesforce_sweep_job"} <= jobs
+    sync = defs.get_assets_def(ACCOUNTS)
+    assert sync.partitions_def == salesforce_connections and sync.op.pool == "salesforce"
+    assert "salesforce" in (defs.resources or {})
+    merge = defs.get_assets_def(APP_CONTACTS)
+    assert set(merge.asset_deps[merge.key]) == {CONTACTS, APP_CLIENTS}

@@ -199,6 +199,7 @@ class _Parser:
 
 def parse(text: str) -> Query:
     query = _Parser(tokenize(text)).query()
+    query.sobject = next((name for name in OBJECTS if name.lower() == query.sobject.lower()), query.sobject)
     schema = OBJECTS.get(query.sobject)
     if schema is None:
         raise errors.SalesforceError(
@@ -224,6 +225,13 @@ def parse(text: str) -> Query:
             name = canonical(node.field)
             value = node.value
             kind = schema[name]
+            if kind in ("datetime", "date") and isinstance(value, str):
+                raise errors.SalesforceError(
+                    400,
+                    "INVALID_FIELD",
+                    f"value of filter criterion for field '{name}' must be of type {kind} and should not be "
+                    "enclosed in quotes",
+                )
             if isinstance(value, tuple):
                 if (value[0] == "datetime") != (kind == "datetime") or kind not in ("datetime", "date"):
                     raise errors.SalesforceError(
