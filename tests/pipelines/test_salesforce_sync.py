@@ -347,3 +347,35 @@ def test_salesforce_is_declared_in_the_definitions():
     assert "salesforce" in (defs.resources or {})
     merge = defs.get_assets_def(APP_CONTACTS)
     assert set(merge.asset_deps[merge.key]) == {CONTACTS, APP_CLIENTS}
+
+
+def test_the_demo_firm_is_connected_to_the_demo_org_over_https(database_url, sandbox, instance, settings):
+    """`make run`'s demo firm: connected to the sandbox's demo org with the CA bundle from settings; a sync
+    through the real resource (no test clock) fills its clients from the org's accounts."""
+    from core_api.demo import DEMO_SALESFORCE_ORG, seed_demo
+    from core_api.tenancy import Role, issue_tenant_context
+
+    settings = settings.model_copy(
+        update={"sandbox_tls_url": sandbox.https_url, "sandbox_ca_bundle": sandbox.ca_bundle}
+    )
+    firm_id = seed_demo(settings, sandbox_url=sandbox.url)
+    assert seed_demo(settings, sandbox_url=sandbox.url) == firm_id  # idempotent
+    tenant = issue_tenant_context(firm_id, Role.firm_admin)
+    with tenant_session(tenant) as session:
+        [(connection_id, config)] = session.execute(
+            text("select id, config from app.connections where provider = 'salesforce'")
+        ).all()
+    assert config["org_id"] == DEMO_SALESFORCE_ORG and config["ca_bundle"] == sandbox.ca_bundle
+    assert config["instance_url"] == sandbox.https_url
+    target = SyncTarget(tenant=tenant, connection_id=connection_id, realm={})
+    instance.add_dynamic_partitions(salesforce_connections.name, [target.key])
+    result = materialize(
+        target, instance, {"db": FirmsyncDatabase(), "salesforce": SalesforceApi(timeout_seconds=10)}
+    )
+    assert result.success
+    demo = sandbox.salesforce_admin("GET", f"/orgs/{DEMO_SALESFORCE_ORG}")
+    assert metadata(result, ACCOUNTS)["dagster/row_count"] == demo["counts"]["Account"]
+    linked = count(
+        target, "select count(*) from app.external_refs where connection_id = :c and entity = 'client'"
+    )
+    assert linked == demo["counts"]["Account"]

@@ -157,6 +157,22 @@ def admin_router(state: SalesforceState) -> APIRouter:
             org.api_calls.extend([state.clock.now()] * limits.api_usage)
         return describe(state, org)
 
+    @router.post("/orgs/{org_id}/consent", summary="The org's admin approves the app: its tokens, no browser")
+    async def consent(org_id: str, request: Request) -> dict[str, Any]:
+        org = org_or_404(org_id)
+        fixed = next((token for token, owner in state.fixed_refresh.items() if owner == org.org_id), None)
+        refresh = fixed or state.issue_refresh(org)
+        tokens = token_answer(state, request, org, refresh_token=refresh)
+        return {
+            "org_id": org.org_id,
+            "username": org.username,
+            "client_id": state.client_id,
+            "client_secret": state.client_secret,
+            "access_token": tokens["access_token"],
+            "refresh_token": refresh,
+            "instance_url": tokens["instance_url"],
+        }
+
     @router.post(
         "/orgs/{org_id}/tokens/expire", summary="Every session issued so far answers INVALID_SESSION_ID"
     )
