@@ -6,6 +6,7 @@ import dagster as dg
 
 from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, VENDORS
 from pipelines.maintenance import reprocess_dead_letters_job
+from pipelines.push_crm import crm_outbox_push, salesforce_push_job
 from pipelines.push_jobs import PUSH_JOBS, outbox_push, push_failures
 from pipelines.resources import FirmsyncDatabase, GoogleCalendarApi, QuickBooksApi, SalesforceApi, XeroApi
 from pipelines.schedules import SCHEDULES
@@ -14,8 +15,22 @@ from pipelines.sensors import connection_partitions, sync_failures, sync_request
 defs = dg.Definitions(
     assets=[asset for vendor in VENDORS for asset in vendor.assets],
     asset_checks=[check for vendor in VENDORS for check in vendor.checks],
-    jobs=[*SYNC_JOBS.values(), *SWEEP_JOBS.values(), reprocess_dead_letters_job, *PUSH_JOBS.values()],
-    sensors=[connection_partitions, sync_requests, webhook_inbox, sync_failures, outbox_push, push_failures],
+    jobs=[
+        *SYNC_JOBS.values(),
+        *SWEEP_JOBS.values(),
+        reprocess_dead_letters_job,
+        *PUSH_JOBS.values(),
+        salesforce_push_job,
+    ],
+    sensors=[
+        connection_partitions,
+        sync_requests,
+        webhook_inbox,
+        sync_failures,
+        outbox_push,
+        push_failures,
+        crm_outbox_push,
+    ],
     schedules=SCHEDULES,
     resources={
         "db": FirmsyncDatabase(),

@@ -366,6 +366,21 @@ class SalesforceClient:
             )["Id"]
         return str(record_id), created
 
+    def update(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
+        """Change fields of the record with this Salesforce id (PATCH /sobjects/{type}/{id}: 204)."""
+        self.check_api_usage()
+        self._call(lambda sf: getattr(sf, sobject).update(record_id, fields))
+
+    def record(self, sobject: str, record_id: str) -> dict[str, Any]:
+        """A record as the incremental read returns it (its fields, the external id under `firmsyncId`)."""
+        external = self.external_id_field(sobject)
+        fields = (*FIELDS[sobject], external) if external else FIELDS[sobject]
+        record = self._call(lambda sf: getattr(sf, sobject).get(record_id, headers=None))
+        out = {name: record.get(name) for name in fields}
+        if external:
+            out[EXTERNAL_KEY] = out.pop(external, None)
+        return out
+
     def upsert_lead(self, local_id: str, fields: dict[str, Any]) -> tuple[str, bool]:
         return self.upsert("Lead", self.config.lead_external_id_field, local_id, fields)
 

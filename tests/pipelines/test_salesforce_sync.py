@@ -379,3 +379,115 @@ def test_the_demo_firm_is_connected_to_the_demo_org_over_https(database_url, san
         target, "select count(*) from app.external_refs where connection_id = :c and entity = 'client'"
     )
     assert linked == demo["counts"]["Account"]
+
+
+def _sf_records(sandbox, target, sobject: str) -> list[dict]:
+    return admin(sandbox, target, "GET", f"/records/{sobject}")["records"]
+
+
+def test_local_leads_and_contacts_are_upserted_on_the_external_id_and_conflicts_follow_the_rule(
+    sandbox, instance, sf_resources
+):
+    from core_api.clients.schemas import ContactCreate
+    from core_api.clients.service import create_contact
+    from core_api.leads.schemas import LeadCreate, LeadUpdate
+    from core_api.leads.service import create_lead, update_lead
+    from pipelines.push_crm import push_crm_connection
+
+    target = make_target(sandbox, instance)
+    assert materialize(target, instance, sf_resources).success
+    db, factory = FirmsyncDatabase(), sf_resources["salesforce"]
+
+    def push():
+        return push_crm_connection(db, factory, target.connection_id)
+
+    # Pulled records are not echoed back: the merge writes no outbox rows.
+    assert push().changes == 0
+    with tenant_session(target.tenant) as session:
+        lead = create_lead(
+            session,
+            target.tenant,
+            LeadCreate(
+                name="Ada Okafor", company_name="Okafor Tax", email="ada@okafor.example", status="contacted"
+            ),
+        )
+    first = push()
+    assert (first.changes, first.pushed) == (1, 1)
+    mine = [r for r in _sf_records(sandbox, target, "Lead") if r["Firmsync_Id__c"] == str(lead.id)]
+    assert len(mine) == 1
+    assert (mine[0]["FirstName"], mine[0]["LastName"], mine[0]["Company"], mine[0]["Status"]) == (
+        "Ada",
+        "Okafor",
+        "Okafor Tax",
+        "Working - Contacted",
+    )
+    assert push().changes == 0  # the cursor moved past it
+    with tenant_session(target.tenant) as session:
+        update_lead(session, target.tenant, lead.id, LeadUpdate(phone="(555) 010-4242"), None)
+    assert push().pushed == 1
+    again = [r for r in _sf_records(sandbox, target, "Lead") if r["Firmsync_Id__c"] == str(lead.id)]
+    assert len(again) == 1 and again[0]["Id"] == mine[0]["Id"] and again[0]["Phone"] == "(555) 010-4242"
+    # The next pull links it back to the same local lead (no second lead).
+    assert materialize(target, instance, sf_resources).success
+    assert count(target, "select count(*) from app.leads where email = 'ada@okafor.example'") == 1
+
+    # A contact of a client this org holds goes to that account; a client it does not hold keeps its own.
+    client_id, account_id = rows(
+        target,
+        "select entity_id, external_id from app.external_refs where connection_id = :c and entity = 'client'",
+    )[0]
+    with tenant_session(target.tenant) as session:
+        contact = create_contact(
+            session,
+            target.tenant,
+            client_id,
+            ContactCreate(first_name="Kwame", last_name="Mensah", title="CFO"),
+        )
+    assert push().pushed == 1
+    [pushed] = [r for r in _sf_records(sandbox, target, "Contact") if r["Firmsync_Id__c"] == str(contact.id)]
+    assert (pushed["AccountId"], pushed["LastName"], pushed["Title"]) == (account_id, "Mensah", "CFO")
+
+    # Both sides edit a pulled lead, Salesforce last: Salesforce's copy wins and is recorded.
+    pulled_lead, sf_id = rows(
+        target,
+        """select r.entity_id, r.external_id from app.external_refs r join warehouse.salesforce_leads w
+             on w.connection_id = r.connection_id and w.external_id = r.external_id
+           where r.connection_id = :c and r.entity = 'lead' and w.firmsync_id is null limit 1""",
+    )[0]
+    with tenant_session(target.tenant) as session:
+        update_lead(session, target.tenant, pulled_lead, LeadUpdate(company_name="Edited here"), None)
+    admin(sandbox, target, "PATCH", f"/records/Lead/{sf_id}", json={"Company": "Edited in Salesforce"})
+    outcome = push()
+    assert outcome.conflicts == 1
+    assert admin(sandbox, target, "GET", f"/records/Lead/{sf_id}")["Company"] == "Edited in Salesforce"
+    [conflict] = rows(
+        target, "select resolution, entity, external_id from app.sync_conflicts where connection_id = :c"
+    )
+    assert tuple(conflict) == ("vendor_wins", "lead", sf_id)
+    assert materialize(target, instance, sf_resources).success  # the pull applies Salesforce's copy
+    assert (
+        count(
+            target,
+            "select count(*) from app.leads where id = :i and company_name = 'Edited in Salesforce'",
+            i=pulled_lead,
+        )
+        == 1
+    )
+
+
+def test_the_crm_push_sensor_asks_for_a_run_once_a_lead_changes(sandbox, instance, sf_resources):
+    from core_api.leads.schemas import LeadCreate
+    from core_api.leads.service import create_lead
+    from pipelines.push_crm import crm_outbox_push
+
+    target = make_target(sandbox, instance, accounts=1, contacts=0, leads=0, opportunities=0)
+
+    def requested() -> list:
+        context = dg.build_sensor_context(instance=instance, resources={"db": FirmsyncDatabase()})
+        return [r for r in crm_outbox_push(context) if r.partition_key == target.key]
+
+    assert requested() == []
+    with tenant_session(target.tenant) as session:
+        create_lead(session, target.tenant, LeadCreate(name="Lin Chen", company_name="Chen CPA"))
+    [run] = requested()
+    assert run.run_key.startswith(f"crm-push:{target.key}:")
