@@ -13,6 +13,9 @@ from connectors.sandbox.google import MOUNT_PATH as GOOGLE_MOUNT
 from connectors.sandbox.google import build_google_app
 from connectors.sandbox.quickbooks import MOUNT_PATH as QUICKBOOKS_MOUNT
 from connectors.sandbox.quickbooks import build_quickbooks_app
+from connectors.sandbox.salesforce import MOUNT_PATH as SALESFORCE_MOUNT
+from connectors.sandbox.salesforce import ROOT_MOUNT_PATH as SALESFORCE_ROOT_MOUNT
+from connectors.sandbox.salesforce import build_salesforce_app
 from connectors.sandbox.settings import SandboxSettings
 from connectors.sandbox.slack import MOUNT_PATH as SLACK_MOUNT
 from connectors.sandbox.slack import build_slack_app
@@ -43,6 +46,7 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
     google, google_state = build_google_app(settings, clock)
     stripe, stripe_state = build_stripe_app(settings, clock)
     slack, slack_state = build_slack_app(settings, clock)
+    salesforce, salesforce_at_root, salesforce_state = build_salesforce_app(settings, clock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -53,7 +57,7 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
     app = _SandboxApp(
         title="firmsync vendor sandbox",
         description="Local emulators of the vendor APIs firmsync syncs with. "
-        "See /quickbooks/docs, /xero/docs, /google/docs, /stripe/docs and /slack/docs.",
+        "See /quickbooks/docs, /xero/docs, /google/docs, /stripe/docs, /slack/docs and /salesforce/docs.",
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -63,11 +67,15 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
     app.state.google = google_state
     app.state.stripe = stripe_state
     app.state.slack = slack_state
+    app.state.salesforce = salesforce_state
     app.mount(QUICKBOOKS_MOUNT, quickbooks)
     app.mount(XERO_MOUNT, xero)
     app.mount(GOOGLE_MOUNT, google)
     app.mount(STRIPE_MOUNT, stripe)
     app.mount(SLACK_MOUNT, slack)
+    app.mount(SALESFORCE_MOUNT, salesforce)
+    # simple-salesforce keeps only the host of `instance_url`: Salesforce's paths start at the root.
+    app.mount(SALESFORCE_ROOT_MOUNT, salesforce_at_root)
 
     @app.get("/healthz", tags=["sandbox"])
     async def healthz() -> dict:
@@ -79,6 +87,7 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
                 "google": GOOGLE_MOUNT,
                 "stripe": STRIPE_MOUNT,
                 "slack": SLACK_MOUNT,
+                "salesforce": SALESFORCE_MOUNT,
             },
         }
 
