@@ -18,6 +18,17 @@ SLACK_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
 DEFAULT_SCOPES = ("chat:write", "channels:read", "groups:read", "commands")
 
 
+class SlackNotifications(BaseModel):
+    """Which events the firm's channel hears of (all on unless the firm turns one off)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Notifications")
+
+    sync_failed: bool = Field(default=True, title="A sync or push failed")
+    sync_recovered: bool = Field(default=True, title="A failing connection synced again")
+    new_lead: bool = Field(default=True, title="A lead was created")
+    invoice_paid: bool = Field(default=True, title="An invoice was paid")
+
+
 class SlackConfig(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -53,6 +64,11 @@ class SlackConfig(BaseModel):
         description="Channel ID (`C...`) or name the notifications are posted to; the app's bot must be "
         "a member of it.",
         pattern=_CHANNEL,
+    )
+    notify: SlackNotifications = Field(
+        default_factory=SlackNotifications,
+        title="Notifications",
+        description="Which events are posted to the channel; each is on unless set to false.",
     )
 
 
