@@ -1,5 +1,6 @@
 """The demo firm `make run` creates: an admin user and QuickBooks and Xero connections to the sandbox, and a
-staff member (`demo.staff@firmsync.example`) whose Google Calendar is the sandbox's demo Google user.
+staff member (`demo.staff@firmsync.example`) whose Google Calendar is the sandbox's demo Google user, and
+a Slack connection to the sandbox's demo workspace posting notifications to #firmsync-alerts.
 
 The sandbox's demo books overlap on purpose (its first 20 Xero contacts are the first 20 active
 QuickBooks customers): synced, they become 20 clients with two external references each.
@@ -28,6 +29,8 @@ DEMO_SLUG = "demo"
 DEMO_REALM = "9130357766920001"
 DEMO_XERO_TENANT = "8f0d3c1e-5a7b-4c2d-9e61-2b4a6c8d0e1f"  # the sandbox's SANDBOX_XERO_DEMO_TENANT_ID
 DEMO_STAFF_EMAIL = "demo.staff@firmsync.example"  # the sandbox's SANDBOX_GOOGLE_DEMO_EMAIL
+DEMO_SLACK_TEAM = "T0FIRMSYNC1"  # the sandbox's SANDBOX_SLACK_DEMO_TEAM_ID
+DEMO_SLACK_CHANNEL = "firmsync-alerts"  # one of its SANDBOX_SLACK_DEMO_CHANNELS
 
 
 def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
@@ -76,6 +79,8 @@ def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
             _connect_xero(session, repo, sandbox_url)
         if repo.find_account("google_calendar", DEMO_STAFF_EMAIL) is None:
             _connect_google_calendar(session, repo, sandbox_url)
+        if repo.find_account("slack", DEMO_SLACK_TEAM) is None:
+            _connect_slack(session, repo, sandbox_url)
     return tenant.firm_id
 
 
@@ -176,3 +181,40 @@ def _connect_google_calendar(session, repo: ConnectionRepository, sandbox_url: s
     seal_credentials(connection, credentials)
     repo.add(connection)
     log.info("demo Google Calendar connection created for %s", DEMO_STAFF_EMAIL)
+
+
+def _connect_slack(session, repo: ConnectionRepository, sandbox_url: str) -> None:
+    """The sandbox's demo workspace: a bot token issued by its admin API, its signing secret, and
+    #firmsync-alerts for notifications (every event on)."""
+    from connectors import registry
+
+    spec = registry.get_connector("slack")
+    base = f"{sandbox_url.rstrip('/')}/slack"
+    workspace = (
+        httpx.get(f"{base}/_sandbox/workspaces/{DEMO_SLACK_TEAM}", timeout=10).raise_for_status().json()
+    )
+    token = (
+        httpx.post(f"{base}/_sandbox/workspaces/{DEMO_SLACK_TEAM}/tokens", timeout=10)
+        .raise_for_status()
+        .json()
+    )
+    config = spec.config_model.model_validate(
+        {
+            "team_id": DEMO_SLACK_TEAM,
+            "app_id": workspace["app_id"],
+            "api_base_url": f"{base}/api",
+            "channel": DEMO_SLACK_CHANNEL,
+        }
+    )
+    credentials = spec.credentials_model.model_validate(
+        {"signing_secret": workspace["signing_secret"], "bot_token": token["bot_token"]}
+    )
+    connection = Connection(
+        provider="slack",
+        account_id=DEMO_SLACK_TEAM,
+        display_name="Slack (sandbox demo workspace)",
+        config=config.model_dump(mode="json"),
+    )
+    seal_credentials(connection, credentials)
+    repo.add(connection)
+    log.info("demo Slack connection created for workspace %s", DEMO_SLACK_TEAM)
