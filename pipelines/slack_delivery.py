@@ -89,7 +89,8 @@ _READ = text(
 
 
 class _Pacer:
-    """At most one message per `interval` seconds to a channel (Slack's per-channel limit)."""
+    """At most one message per `interval` seconds to a channel (Slack's per-channel limit). Measured from
+    Slack's previous answer, so the gap Slack sees is never shorter than `interval`."""
 
     def __init__(self, interval: float) -> None:
         self.interval, self.last = interval, None
@@ -97,6 +98,8 @@ class _Pacer:
     def wait(self) -> None:
         if self.last is not None:
             time.sleep(max(0.0, self.last + self.interval - time.monotonic()))
+
+    def answered(self) -> None:
         self.last = time.monotonic()
 
 
@@ -131,7 +134,10 @@ def deliver_notifications(
         position = f"{row.xid}:{row.seq}"
         try:
             pacer.wait()
-            client.post_notification(str(row.payload.get("text") or ""))
+            try:
+                client.post_notification(str(row.payload.get("text") or ""))
+            finally:
+                pacer.answered()
         except AuthError as exc:
             _commit(db, tenant, connection_id, row, position, refused=str(exc))
             mark_connection(

@@ -1,5 +1,5 @@
-"""Dagster side of Slack notification delivery (pipelines/slack_delivery.py): the `slack_notify` job (op `slack_deliver`),
-partitioned by Slack connection, and the `slack_notifications` sensor that launches it.
+"""Dagster side of Slack notification delivery (pipelines/slack_delivery.py): the `slack_notify` job
+(op `slack_deliver`), partitioned by Slack connection, and the `slack_notifications` sensor that launches it.
 
 Runs of one partition never overlap (the run queue's `dagster/partition` limit, dagster.yaml), so one
 connection's messages are posted by one run at a time, in order. A failed delivery run is not reported
