@@ -29,15 +29,21 @@ class SlackNotifications(BaseModel):
     invoice_paid: bool = Field(default=True, title="An invoice was paid")
 
 
+def _config_schema(schema: dict) -> None:
+    schema["description"] = (
+        "Post notifications to a Slack channel and answer /firmsync; receive Events API, interactivity and "
+        "slash-command requests."
+    )
+    # pydantic leaves a nested model's field without its own title (a `$ref`); the connect form needs one.
+    schema["properties"]["notify"]["title"] = "Notifications"
+
+
 class SlackConfig(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
         title="Slack connection",
-        json_schema_extra={
-            "description": "Post notifications to a Slack channel and answer /firmsync; receive Events API, "
-            "interactivity and slash-command requests."
-        },
+        json_schema_extra=lambda schema: _config_schema(schema),
     )
 
     team_id: str = Field(

@@ -74,7 +74,8 @@ def verify_slash_command(
         raise SignatureError(f"{TIMESTAMP_HEADER} is not a Unix time") from None
     current = _seconds(now)
     if abs(current - sent_at) > tolerance:
-        raise SignatureError(f"{TIMESTAMP_HEADER} is more than {tolerance} s from now (a replay?)")
+        span = "five minutes" if tolerance == TOLERANCE_SECONDS else f"{tolerance} seconds"
+        raise SignatureError(f"{TIMESTAMP_HEADER} is more than {span} from now (a replay?)")
     # The window was checked above (it may be set wider or narrower than the SDK's fixed five minutes):
     # the SDK's clock stands at the signed time, so it only compares the HMAC.
     verifier = SignatureVerifier(signing_secret, clock=_FixedClock(float(sent_at)))
