@@ -121,3 +121,31 @@ def test_a_billing_merge_that_settles_an_invoice_paid_tells_it(
     set_firm(app_connection, None)
     events = [e for e, _, _ in queued(app_connection, firm_admin.firm_id)]
     assert events == ([] if turned_off else ["invoice_paid"])
+
+
+def test_the_firm_changes_its_choices_and_channel_later(api, admin_headers, firm_admin, app_connection):
+    slack_id = connect_slack(api, admin_headers)
+    set_firm(app_connection, firm_admin.firm_id)  # delivery found the channel gone
+    app_connection.execute(
+        text(
+            "update app.connections set status = 'error', status_detail = 'channel_not_found' where id = :c"
+        ),
+        {"c": slack_id},
+    )
+    set_firm(app_connection, None)
+    url = f"/api/v1/connections/{slack_id}"
+    config = {"team_id": "T0EVENTS", "channel": "#alerts", "notify": {"new_lead": False}}
+    changed = api.patch(url, json={"config": config}, headers=admin_headers)
+    assert changed.status_code == 200, changed.text
+    out = changed.json()
+    assert out["config"]["channel"] == "#alerts" and out["config"]["notify"]["new_lead"] is False
+    assert out["config"]["notify"]["invoice_paid"] is True and out["status"] == "active"
+    assert api.post("/api/v1/leads", json={"name": "Quiet now"}, headers=admin_headers).status_code == 201
+    assert queued(app_connection, firm_admin.firm_id) == []
+    # Validated like a new connection's; the workspace (the account) cannot change.
+    typo = api.patch(url, json={"config": {**config, "notify": {"new_leads": True}}}, headers=admin_headers)
+    assert typo.status_code == 422 and typo.json()["errors"][0]["field"] == "config.notify.new_leads"
+    moved = api.patch(url, json={"config": {**config, "team_id": "T0OTHER"}}, headers=admin_headers)
+    assert moved.status_code == 422 and moved.json()["errors"] == [
+        {"field": "config", "message": "names another account than this connection's (T0EVENTS)"}
+    ]
