@@ -255,3 +255,22 @@ def test_the_cursor_is_kept_per_slack_connection(firm, sandbox, instance):
         f=target.tenant.firm_id,
     )
     assert cursor == row.position
+
+
+def test_the_demo_firm_posts_to_the_sandboxs_demo_workspace(database_url, settings, sandbox, instance):
+    """`make run`'s demo firm has a Slack connection to the sandbox's demo workspace, #firmsync-alerts."""
+    from core_api.demo import DEMO_SLACK_CHANNEL, DEMO_SLACK_TEAM, seed_demo
+    from core_api.tenancy import Role, issue_tenant_context
+
+    firm_id = seed_demo(settings, sandbox_url=sandbox.url)
+    assert seed_demo(settings, sandbox_url=sandbox.url) == firm_id  # idempotent: still one Slack connection
+    tenant = issue_tenant_context(firm_id, Role.firm_admin)
+    ((slack_id, status, channel),) = sql(
+        tenant, "select id, status, config ->> 'channel' from app.connections where provider = 'slack'"
+    )
+    assert status == "active" and channel == DEMO_SLACK_CHANNEL
+    news = f"demo lead {uuid.uuid4().hex[:8]}"
+    with tenant_session(tenant) as session:
+        assert queue_notification(session, firm_id, NEW_LEAD, uuid.uuid4(), news) == 1
+    assert deliver(instance, slack_id).success
+    assert news in [m["text"] for m in sandbox.slack_messages(DEMO_SLACK_TEAM, DEMO_SLACK_CHANNEL)]
