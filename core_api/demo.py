@@ -184,19 +184,16 @@ def _connect_google_calendar(session, repo: ConnectionRepository, sandbox_url: s
 
 
 def _connect_slack(session, repo: ConnectionRepository, sandbox_url: str) -> None:
-    """The sandbox's demo workspace: a bot token issued by its admin API, its signing secret, and
+    """The sandbox's demo workspace with its demo bot token (the same after every sandbox restart, unlike
+    tokens its admin API issues: a second `make run` keeps a working connection), its signing secret, and
     #firmsync-alerts for notifications (every event on)."""
     from connectors import registry
+    from connectors.sandbox.settings import SandboxSettings
 
     spec = registry.get_connector("slack")
     base = f"{sandbox_url.rstrip('/')}/slack"
     workspace = (
         httpx.get(f"{base}/_sandbox/workspaces/{DEMO_SLACK_TEAM}", timeout=10).raise_for_status().json()
-    )
-    token = (
-        httpx.post(f"{base}/_sandbox/workspaces/{DEMO_SLACK_TEAM}/tokens", timeout=10)
-        .raise_for_status()
-        .json()
     )
     config = spec.config_model.model_validate(
         {
@@ -207,7 +204,7 @@ def _connect_slack(session, repo: ConnectionRepository, sandbox_url: str) -> Non
         }
     )
     credentials = spec.credentials_model.model_validate(
-        {"signing_secret": workspace["signing_secret"], "bot_token": token["bot_token"]}
+        {"signing_secret": workspace["signing_secret"], "bot_token": SandboxSettings().slack_demo_bot_token}
     )
     connection = Connection(
         provider="slack",
