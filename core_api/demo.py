@@ -1,6 +1,7 @@
 """The demo firm `make run` creates: an admin user and QuickBooks and Xero connections to the sandbox, a
 staff member (`demo.staff@firmsync.example`) whose Google Calendar is the sandbox's demo Google user, and —
-over https, with the sandbox's CA bundle from settings — the sandbox's demo Salesforce org.
+over https, with the sandbox's CA bundle from settings — the sandbox's demo Salesforce org, and a Slack
+connection to the sandbox's demo workspace posting notifications to #firmsync-alerts.
 
 The sandbox's demo books overlap on purpose (its first 20 Xero contacts are the first 20 active
 QuickBooks customers): synced, they become 20 clients with two external references each.
@@ -30,6 +31,8 @@ DEMO_REALM = "9130357766920001"
 DEMO_XERO_TENANT = "8f0d3c1e-5a7b-4c2d-9e61-2b4a6c8d0e1f"  # the sandbox's SANDBOX_XERO_DEMO_TENANT_ID
 DEMO_STAFF_EMAIL = "demo.staff@firmsync.example"  # the sandbox's SANDBOX_GOOGLE_DEMO_EMAIL
 DEMO_SALESFORCE_ORG = "00D5g00000FIRMSYNC"  # the sandbox's SANDBOX_SALESFORCE_DEMO_ORG_ID
+DEMO_SLACK_TEAM = "T0FIRMSYNC1"  # the sandbox's SANDBOX_SLACK_DEMO_TEAM_ID
+DEMO_SLACK_CHANNEL = "firmsync-alerts"  # one of its SANDBOX_SLACK_DEMO_CHANNELS
 
 
 def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
@@ -80,6 +83,8 @@ def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
             _connect_google_calendar(session, repo, sandbox_url)
         if repo.find_account("salesforce", DEMO_SALESFORCE_ORG) is None:
             _connect_salesforce(session, repo, settings, sandbox_url)
+        if repo.find_account("slack", DEMO_SLACK_TEAM) is None:
+            _connect_slack(session, repo, sandbox_url)
     return tenant.firm_id
 
 
@@ -214,3 +219,37 @@ def _connect_salesforce(session, repo: ConnectionRepository, settings: Settings,
     seal_credentials(connection, credentials)
     repo.add(connection)
     log.info("demo Salesforce connection created for org %s", DEMO_SALESFORCE_ORG)
+
+
+def _connect_slack(session, repo: ConnectionRepository, sandbox_url: str) -> None:
+    """The sandbox's demo workspace with its demo bot token (the same after every sandbox restart, unlike
+    tokens its admin API issues: a second `make run` keeps a working connection), its signing secret, and
+    #firmsync-alerts for notifications (every event on)."""
+    from connectors import registry
+    from connectors.sandbox.settings import SandboxSettings
+
+    spec = registry.get_connector("slack")
+    base = f"{sandbox_url.rstrip('/')}/slack"
+    workspace = (
+        httpx.get(f"{base}/_sandbox/workspaces/{DEMO_SLACK_TEAM}", timeout=10).raise_for_status().json()
+    )
+    config = spec.config_model.model_validate(
+        {
+            "team_id": DEMO_SLACK_TEAM,
+            "app_id": workspace["app_id"],
+            "api_base_url": f"{base}/api",
+            "channel": DEMO_SLACK_CHANNEL,
+        }
+    )
+    credentials = spec.credentials_model.model_validate(
+        {"signing_secret": workspace["signing_secret"], "bot_token": SandboxSettings().slack_demo_bot_token}
+    )
+    connection = Connection(
+        provider="slack",
+        account_id=DEMO_SLACK_TEAM,
+        display_name="Slack (sandbox demo workspace)",
+        config=config.model_dump(mode="json"),
+    )
+    seal_credentials(connection, credentials)
+    repo.add(connection)
+    log.info("demo Slack connection created for workspace %s", DEMO_SLACK_TEAM)

@@ -9,6 +9,7 @@ from core_api.documents.router import router as documents_router
 from core_api.health import router as health_router
 from core_api.leads.router import router as leads_router
 from core_api.oauth.router import router as oauth_router
+from core_api.slack_commands.router import router as slack_commands_router
 from core_api.team.router import router as team_router
 from core_api.webhooks.router import router as webhooks_router
 
@@ -24,4 +25,5 @@ ROUTERS = [
     billing_router,
     documents_router,
     webhooks_router,
+    slack_commands_router,
 ]

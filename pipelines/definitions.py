@@ -15,10 +15,12 @@ from pipelines.resources import (
     GoogleCalendarApi,
     QuickBooksApi,
     SalesforceApi,
+    SlackApi,
     XeroApi,
 )
 from pipelines.schedules import SCHEDULES
 from pipelines.sensors import connection_partitions, sync_failures, sync_requests, webhook_inbox
+from pipelines.slack_jobs import slack_notifications, slack_notify_job
 
 defs = dg.Definitions(
     assets=[asset for vendor in VENDORS for asset in vendor.assets],
@@ -30,6 +32,7 @@ defs = dg.Definitions(
         *PUSH_JOBS.values(),
         *CALENDAR_PUSH_JOBS.values(),
         salesforce_push_job,
+        slack_notify_job,
     ],
     sensors=[
         connection_partitions,
@@ -40,6 +43,7 @@ defs = dg.Definitions(
         calendar_push,
         push_failures,
         crm_outbox_push,
+        slack_notifications,
     ],
     schedules=SCHEDULES,
     resources={
@@ -49,6 +53,7 @@ defs = dg.Definitions(
         "google_calendar": GoogleCalendarApi(),
         "active_directory": ActiveDirectoryApi(),
         "salesforce": SalesforceApi(),
+        "slack": SlackApi(),
     },
     # One process per run, not per step: a connection's steps run one after another anyway (sync, then
     # checks, then merges), and a process per step costs seconds of start-up and ~150 MB each (ADR 0010).

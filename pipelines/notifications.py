@@ -1,8 +1,9 @@
 """Failure notifications: the connection and request record the failure; the firm's Slack hears of it.
 
 Delivery to Slack goes through the outbox (entity `notification`, provider `slack`), written in the
-same transaction as the failure record, when the firm has a live Slack connection; the Slack pusher
-(issue 6) delivers it. Firms without Slack still see the failure in the API and the Dagster UI.
+same transaction as the failure record (`mark_connection(notify=…)`), when the firm has a live Slack
+connection that wants `sync_failed`; `pipelines/slack_delivery.py` delivers it (ADR 0014). Firms without
+Slack still see the failure in the API and the Dagster UI.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import uuid
 
 from sqlalchemy import select
 
-from core_api.models import Connection, OutboxEntry
 from core_api.models.connection import SyncRequest
+from core_api.notifications import escape
 from pipelines.resources import FirmsyncDatabase
 from pipelines.sync_status import mark_connection, mark_request
 
@@ -41,30 +42,15 @@ def notify_failure(
         tenant, connection = db.connection(connection_id)
     except LookupError:
         return False
-    text = f"{what} of {connection.display_name} failed (run {run_id[:8]}, {job_name}): {message[:500]}"
+    text = (
+        f"{what} of {escape(connection.display_name)} failed (run {run_id[:8]}, {job_name}): "
+        f"{escape(message[:500])}"
+    )
     error = message if what == "Sync" else f"{what.lower()}: {message}"
-    mark_connection(db, tenant, connection_id, outcome="failed", error=error[:2000])
+    # The failure and the notification in one transaction (queued only if the firm's Slack wants it).
+    marked = mark_connection(db, tenant, connection_id, outcome="failed", error=error[:2000], notify=text)
     mark_request(db, tenant, request_id, status="failed", error=message[:2000])
-    with db.tenant(tenant) as session:
-        slack = session.scalar(
-            select(Connection.id).where(
-                Connection.firm_id == tenant.firm_id,
-                Connection.provider == "slack",
-                Connection.deleted_at.is_(None),
-            )
-        )
-        if slack is None:
-            return False
-        session.add(
-            OutboxEntry(
-                firm_id=tenant.firm_id,
-                entity="notification",
-                entity_id=connection_id,
-                operation="created",
-                payload={"provider": "slack", "connection_id": str(slack), "text": text, "run_id": run_id},
-            )
-        )
-    return True
+    return marked.notified > 0
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:

@@ -193,3 +193,26 @@ class SalesforceApi(dg.ConfigurableResource):
             ),
             timeout=self.timeout_seconds,
         )
+
+
+class SlackApi(dg.ConfigurableResource):
+    """Builds the Slack Web API client (slack-sdk) for one connection: the firm's workspace bot.
+
+    slack-sdk sleeps through a 429 for its Retry-After, up to `max_rate_limit_retries` times; deliveries
+    pace themselves `post_interval_seconds` apart per channel (Slack: about one message a second)."""
+
+    timeout_seconds: int = 30
+    max_rate_limit_retries: int = 10
+    post_interval_seconds: float = 1.0
+
+    def client(self, config: dict, credentials: dict, on_tokens):
+        from connectors.slack.client import SlackClient
+        from connectors.slack.config import SlackConfig, SlackCredentials
+
+        return SlackClient(
+            SlackConfig.model_validate(config),
+            SlackCredentials.model_validate(credentials),
+            on_tokens=on_tokens,
+            timeout=self.timeout_seconds,
+            max_rate_limit_retries=self.max_rate_limit_retries,
+        )

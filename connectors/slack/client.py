@@ -72,8 +72,24 @@ def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
     return None
 
 
+# chat.postMessage refusals no retry fixes until the firm picks another channel or invites the bot.
+CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
+
+
+def error_code(error: Exception) -> str | None:
+    """Slack's `error` code behind a mapped error (`map_error` keeps it), e.g. `channel_not_found`."""
+    return getattr(error, "slack_error", None)
+
+
 def map_error(method: str, error: Exception) -> Exception:
     """A slack-sdk failure as a connectors.base error (messages never carry the token)."""
+    mapped = _map_error(method, error)
+    if isinstance(error, SlackApiError) and isinstance(error.response.data, dict):
+        mapped.slack_error = error.response.get("error")  # type: ignore[attr-defined]
+    return mapped
+
+
+def _map_error(method: str, error: Exception) -> Exception:
     if isinstance(error, SlackApiError):
         status = error.response.status_code
         code = error.response.get("error") if isinstance(error.response.data, dict) else None

@@ -18,15 +18,32 @@ SLACK_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
 DEFAULT_SCOPES = ("chat:write", "channels:read", "groups:read", "commands")
 
 
+class SlackNotifications(BaseModel):
+    """Which events the firm's channel hears of (all on unless the firm turns one off)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Notifications")
+
+    sync_failed: bool = Field(default=True, title="A sync or push failed")
+    sync_recovered: bool = Field(default=True, title="A failing connection synced again")
+    new_lead: bool = Field(default=True, title="A lead was created")
+    invoice_paid: bool = Field(default=True, title="An invoice was paid")
+
+
+def _config_schema(schema: dict) -> None:
+    schema["description"] = (
+        "Post notifications to a Slack channel and answer /firmsync; receive Events API, interactivity and "
+        "slash-command requests."
+    )
+    # pydantic leaves a nested model's field without its own title (a `$ref`); the connect form needs one.
+    schema["properties"]["notify"]["title"] = "Notifications"
+
+
 class SlackConfig(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
         title="Slack connection",
-        json_schema_extra={
-            "description": "Post notifications to a Slack channel and answer /firmsync; receive Events API, "
-            "interactivity and slash-command requests."
-        },
+        json_schema_extra=lambda schema: _config_schema(schema),
     )
 
     team_id: str = Field(
@@ -53,6 +70,11 @@ class SlackConfig(BaseModel):
         description="Channel ID (`C...`) or name the notifications are posted to; the app's bot must be "
         "a member of it.",
         pattern=_CHANNEL,
+    )
+    notify: SlackNotifications = Field(
+        default_factory=SlackNotifications,
+        title="Notifications",
+        description="Which events are posted to the channel; each is on unless set to false.",
     )
 
 

@@ -129,7 +129,7 @@ def update_connection(
     tenant: TenantContext = Depends(require(Permission.connections_write)),
     session: Session = Depends(tenant_db),
 ) -> ConnectionOut:
-    """Rename a connection or change its scheduled sync cadence."""
+    """Rename a connection, change its scheduled sync cadence, or replace its config (same account)."""
     return service.update_connection(session, tenant, connection_id, body)
 
 

@@ -22,6 +22,11 @@ class ConnectionUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     display_name: str | None = Field(default=None, min_length=1, max_length=200)
     sync_interval_minutes: int | None = Field(default=None, ge=5, le=10080)
+    config: dict[str, Any] | None = Field(
+        default=None,
+        description="The whole new config, validated by the provider's config model; it must name the same "
+        "account. E.g. a Slack connection's channel and `notify` choices.",
+    )
 
 
 class SyncConflictOut(BaseModel):

@@ -172,12 +172,33 @@ def update_connection(
             raise ProblemError(
                 422, "Validation Error", f"{field} {message}", errors=[{"field": field, "message": message}]
             )
+        if field == "config":
+            _set_config(connection, value)
+            continue
         setattr(connection, field, value)
     session.flush()
     session.refresh(connection)
     out = to_out(connection)
     session.commit()
     return out
+
+
+def _set_config(connection: Connection, value: dict[str, Any]) -> None:
+    """A new config, validated as on create; the account is the connection's identity and stays. A
+    connection in `error` (e.g. a Slack channel that was gone) gets another chance with it."""
+    spec = registry.get_connector(connection.provider)
+    try:
+        config = spec.config_model.model_validate(value)
+    except ValidationError as exc:
+        raise _invalid("config", exc) from None
+    if spec.account_id(config) != connection.account_id:
+        message = f"names another account than this connection's ({connection.account_id})"
+        raise ProblemError(
+            422, "Validation Error", f"config {message}", errors=[{"field": "config", "message": message}]
+        )
+    connection.config = config.model_dump(mode="json")
+    if connection.status == "error":
+        connection.status, connection.status_detail = "active", None
 
 
 def list_dead_letters(

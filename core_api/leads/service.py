@@ -14,6 +14,7 @@ from core_api.errors import Conflict, ProblemError
 from core_api.leads.repository import LeadRepository
 from core_api.leads.schemas import LeadConversion, LeadConvert, LeadCreate, LeadOut, LeadUpdate
 from core_api.models import Client, Contact, Lead
+from core_api.notifications import NEW_LEAD, escape, queue_notification
 from core_api.tenancy import TenantContext
 
 
@@ -69,9 +70,18 @@ def get_lead(session: Session, tenant: TenantContext, lead_id: uuid.UUID) -> Lea
 def create_lead(session: Session, tenant: TenantContext, body: LeadCreate) -> LeadOut:
     values = {k: v for k, v in body.model_dump().items() if v is not None}
     _check_assignee(session, tenant, values)
-    out = LeadOut.model_validate(LeadRepository(session, tenant).add(Lead(**values)))
+    lead = LeadRepository(session, tenant).add(Lead(**values))
+    out = LeadOut.model_validate(lead)
+    queue_notification(session, tenant.firm_id, NEW_LEAD, lead.id, _new_lead_text(lead))
     session.commit()
     return out
+
+
+def _new_lead_text(lead: Lead) -> str:
+    """What the firm's Slack reads of a new lead (names escaped: they are whatever was typed)."""
+    who = escape(lead.name) + (f" ({escape(lead.company_name)})" if lead.company_name else "")
+    source = f", from {escape(lead.source)}" if lead.source else ""
+    return f"New lead: {who}{source}."
 
 
 def update_lead(

@@ -26,6 +26,7 @@ PUBLIC_PREFIXES = (
     "/api/v1/auth/accept-invitation",
     "/webhooks",
     "/api/v1/oauth/",  # the vendor's browser redirect: authenticated by the state it carries
+    "/api/v1/integrations/slack/commands",  # Slack's signature authenticates it
 )
 
 

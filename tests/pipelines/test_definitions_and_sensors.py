@@ -29,8 +29,15 @@ def test_definitions_load_and_every_job_resolves():
         "calendar_push",
         "push_failures",
         "crm_outbox_push",
+        "slack_notifications",
     }
-    assert {"quickbooks_push_outbox", "xero_push_outbox", "google_calendar_push_calendar"} <= jobs
+    assert {
+        "quickbooks_push_outbox",
+        "xero_push_outbox",
+        "google_calendar_push_calendar",
+        "salesforce_push_outbox",
+        "slack_notify",
+    } <= jobs
     # A run is one process: its steps share it (ADR 0010).
     assert all(
         job.executor_def.name == "in_process" for job in defs.resolve_all_job_defs() if job.name in jobs

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from core_api.migration_helpers import secure_warehouse_table
 
 revision: str = "0017"
-down_revision: str | tuple[str, ...] | None = "0013"
+down_revision: str | tuple[str, ...] | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
