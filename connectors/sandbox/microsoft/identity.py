@@ -84,7 +84,8 @@ def identity_router(state: MicrosoftState) -> APIRouter:
         parsed = urlparse(authorization_endpoint)
         here = urlparse(base)
         prefix = here.path.rstrip("/") + "/"
-        if parsed.netloc != here.netloc or not parsed.path.startswith(prefix):
+        # msal names the authority by host name alone (no port): compare host names.
+        if parsed.hostname != here.hostname or not parsed.path.startswith(prefix):
             body = IdentityError(400, "invalid_instance", 50049, "Unknown or invalid instance.").body()
             return JSONResponse(body, 400)
         tenant = parsed.path[len(prefix) :].split("/")[0] or "common"
