@@ -7,7 +7,13 @@ import dagster as dg
 from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, VENDORS
 from pipelines.maintenance import reprocess_dead_letters_job
 from pipelines.push_jobs import PUSH_JOBS, outbox_push, push_failures
-from pipelines.resources import FirmsyncDatabase, GoogleCalendarApi, QuickBooksApi, XeroApi
+from pipelines.resources import (
+    FirmsyncDatabase,
+    GoogleCalendarApi,
+    MicrosoftCalendarApi,
+    QuickBooksApi,
+    XeroApi,
+)
 from pipelines.schedules import SCHEDULES
 from pipelines.sensors import connection_partitions, sync_failures, sync_requests, webhook_inbox
 
@@ -22,6 +28,7 @@ defs = dg.Definitions(
         "quickbooks": QuickBooksApi(),
         "xero": XeroApi(),
         "google_calendar": GoogleCalendarApi(),
+        "microsoft_calendar": MicrosoftCalendarApi(),
     },
     # One process per run, not per step: a connection's steps run one after another anyway (sync, then
     # checks, then merges), and a process per step costs seconds of start-up and ~150 MB each (ADR 0010).
