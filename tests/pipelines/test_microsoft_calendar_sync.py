@@ -264,3 +264,41 @@ def test_an_event_edited_on_both_sides_ends_by_the_rule_and_is_recorded(
     again = _materialize(target, instance, resources)
     assert _metadata(again, APP_CALENDAR_EVENTS)["events_conflicts"] == 0
     assert app_events(target)[external_id][0] == winner
+
+
+def test_a_verified_graph_notification_launches_a_sync_of_its_connection(database_url, sandbox, instance):
+    """Through the intake's service (clientState checked with the connection's sealed secret) into the inbox,
+    then the webhook_inbox sensor asks for the Microsoft sync of that connection."""
+    import json
+
+    from connectors.webhooks import WebhookRequest, verifier_for
+    from core_api.db import session_factory
+    from core_api.settings import get_settings
+    from core_api.webhooks import service
+    from pipelines.resources import FirmsyncDatabase
+    from pipelines.sensors import webhook_inbox
+    from tests.pipelines.conftest import add_connection, new_firm
+
+    spec = sandbox.new_microsoft_tenant(users=[{}])
+    tenant = new_firm()
+    body = sandbox.microsoft_connection_body(spec, spec["users"][0], webhook_client_state="hook-state")
+    connection_id = add_connection(tenant, body)
+    notification = {
+        "value": [{"changeType": "created", "clientState": "hook-state", "resourceData": {"id": "x"}}]
+    }
+    request = WebhookRequest(
+        url=f"https://firmsync.example/webhooks/microsoft_calendar/{connection_id}",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps(notification).encode(),
+    )
+    outcome = service.receive(
+        session_factory(),
+        get_settings(),
+        verifier_for("microsoft_calendar"),
+        request,
+        connection_id=connection_id,
+    )
+    assert outcome.receipt is not None and outcome.receipt.status == "stored"
+    result = webhook_inbox(dg.build_sensor_context(instance=instance, resources={"db": FirmsyncDatabase()}))
+    [run] = [r for r in result.run_requests if r.partition_key == str(connection_id)]
+    assert run.job_name == "microsoft_calendar_sync_job" and run.tags["firmsync/trigger"] == "webhook"
