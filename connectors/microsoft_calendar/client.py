@@ -1,11 +1,11 @@
 """Microsoft 365 calendar client: one mailbox's events through Microsoft Graph, tokens through msal.
 
-Tokens: `msal.ConfidentialClientApplication` for the connection's authority (`<authority_host>/<tenant>`,
-instance discovery at `instance_discovery_url` when set), over the connector's own `PinnedSession` (see
-`transport`: the connection's CA bundle, whatever REQUESTS_CA_BUNDLE says). Delegated connections redeem the
-stored refresh token with `acquire_token_by_refresh_token`; Entra ID answers a new refresh token every time,
-and `on_tokens` receives it before the access token is used (the old one may stop working). Application
-connections use `acquire_token_for_client` (`https://graph.microsoft.com/.default`).
+Tokens: `msal.ConfidentialClientApplication` for the connection's authority (`<authority_host>/<tenant>`;
+`instance_discovery=False` when the connection turns authority validation off), over the connector's own
+`PinnedSession` (see `transport`: the connection's CA bundle, whatever REQUESTS_CA_BUNDLE says). Delegated
+connections redeem the stored refresh token with `acquire_token_by_refresh_token`; Entra ID answers a new
+refresh token every time, and `on_tokens` receives it before the access token is used (the old one may stop
+working). Application connections use `acquire_token_for_client` (`https://graph.microsoft.com/.default`).
 
 Reading: `GET /{me|users/{mailbox}}/calendarView/delta?startDateTime&endDateTime` starts a round, pages
 follow `@odata.nextLink`, the last page's `@odata.deltaLink` is the cursor (opaque; the next round starts
@@ -128,9 +128,10 @@ class MicrosoftCalendarClient:
     def _app(self) -> msal.ConfidentialClientApplication:
         """msal's app, built on first use: building it reads the authority's OpenID configuration."""
         if self._msal is None:
-            options: dict[str, Any] = {}
-            if self.config.instance_discovery_url:
-                options["instance_discovery"] = self.config.instance_discovery_url
+            # msal's own switch (ClientApplication(instance_discovery=False)): with it off msal neither
+            # validates the host nor asks login.microsoftonline.com for its aliases, which it would do even
+            # when given a discovery URL of its own (msal 1.39 `_get_instance_metadata`).
+            options: dict[str, Any] = {} if self.config.instance_discovery else {"instance_discovery": False}
 
             def build() -> msal.ConfidentialClientApplication:
                 try:

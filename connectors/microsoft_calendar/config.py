@@ -66,11 +66,12 @@ class MicrosoftCalendarConfig(BaseModel):
         description="Identity platform root; the authority is `<host>/<tenant>`.",
         pattern=_HTTPS,
     )
-    instance_discovery_url: str | None = Field(
-        default=None,
-        title="Instance discovery endpoint",
-        description="Where msal validates an authority host it does not know; empty: Microsoft's own.",
-        pattern=_HTTPS,
+    instance_discovery: bool = Field(
+        default=True,
+        title="Validate the authority",
+        description="Let msal check an authority host it does not know with Microsoft's instance discovery "
+        "(login.microsoftonline.com). Off only for a host Microsoft cannot vouch for (a private or test "
+        "identity endpoint); msal then trusts the configured authority as it is.",
     )
     graph_url: str = Field(
         default=GRAPH_URL, title="Graph endpoint", description="Microsoft Graph v1.0 root.", pattern=_HTTPS

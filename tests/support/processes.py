@@ -196,7 +196,7 @@ class SandboxServer:
             "tenant_id": tenant["tenant_id"],
             "account_email": user["upn"],
             "authority_host": self.microsoft,
-            "instance_discovery_url": f"{self.microsoft}/common/discovery/instance",
+            "instance_discovery": False,  # msal's switch for a host Microsoft's discovery cannot vouch for
             "graph_url": f"{self.microsoft}/v1.0",
             "ca_bundle": self.ca_bundle,
             **overrides,
