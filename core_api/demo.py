@@ -1,5 +1,6 @@
 """The demo firm `make run` creates: an admin user and QuickBooks and Xero connections to the sandbox, and a
-staff member (`demo.staff@firmsync.example`) whose Google Calendar is the sandbox's demo Google user.
+staff member (`demo.staff@firmsync.example`) whose Google Calendar is the sandbox's demo Google user and whose
+Microsoft 365 calendar is the sandbox's demo Microsoft user (over https, with the sandbox's CA bundle).
 
 The sandbox's demo books overlap on purpose (its first 20 Xero contacts are the first 20 active
 QuickBooks customers): synced, they become 20 clients with two external references each.
@@ -28,6 +29,9 @@ DEMO_SLUG = "demo"
 DEMO_REALM = "9130357766920001"
 DEMO_XERO_TENANT = "8f0d3c1e-5a7b-4c2d-9e61-2b4a6c8d0e1f"  # the sandbox's SANDBOX_XERO_DEMO_TENANT_ID
 DEMO_STAFF_EMAIL = "demo.staff@firmsync.example"  # the sandbox's SANDBOX_GOOGLE_DEMO_EMAIL
+# The sandbox's SANDBOX_MICROSOFT_DEMO_TENANT_ID and _DEMO_USER_ID (its UPN is the staff address).
+DEMO_MICROSOFT_TENANT = "b7c1e2f3-4a5d-4e6f-8a9b-0c1d2e3f4a5b"
+DEMO_MICROSOFT_USER = "0e5a9c3d-7b21-4f8e-a6d4-3c2b1a0f9e8d"
 
 
 def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
@@ -76,6 +80,8 @@ def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
             _connect_xero(session, repo, sandbox_url)
         if repo.find_account("google_calendar", DEMO_STAFF_EMAIL) is None:
             _connect_google_calendar(session, repo, sandbox_url)
+        if repo.find_account("microsoft_calendar", DEMO_STAFF_EMAIL) is None:
+            _connect_microsoft_calendar(session, repo, sandbox_url, settings)
     return tenant.firm_id
 
 
@@ -176,3 +182,42 @@ def _connect_google_calendar(session, repo: ConnectionRepository, sandbox_url: s
     seal_credentials(connection, credentials)
     repo.add(connection)
     log.info("demo Google Calendar connection created for %s", DEMO_STAFF_EMAIL)
+
+
+def _connect_microsoft_calendar(
+    session, repo: ConnectionRepository, sandbox_url: str, settings: Settings
+) -> None:
+    """The demo staff member's Outlook calendar: the sandbox's demo Microsoft user, over https (msal insists),
+    trusted through the sandbox's CA file — never with verification off. Skipped without that file."""
+    from connectors import registry
+
+    if not settings.sandbox_ca_bundle:
+        log.warning("no FIRMSYNC_SANDBOX_CA_BUNDLE: the demo Microsoft 365 calendar is not connected")
+        return
+    spec = registry.get_connector("microsoft_calendar")
+    admin = f"{sandbox_url.rstrip('/')}/microsoft/_sandbox"
+    grant = httpx.post(f"{admin}/users/{DEMO_MICROSOFT_USER}/consent", timeout=10).raise_for_status().json()
+    base = f"{settings.sandbox_tls_url.rstrip('/')}/microsoft"
+    config = spec.config_model.model_validate(
+        {
+            "client_id": grant["client_id"],
+            "tenant_id": DEMO_MICROSOFT_TENANT,
+            "account_email": DEMO_STAFF_EMAIL,
+            "authority_host": base,
+            "instance_discovery": False,  # a host Microsoft's discovery cannot vouch for
+            "graph_url": f"{base}/v1.0",
+            "ca_bundle": settings.sandbox_ca_bundle,
+        }
+    )
+    credentials = spec.credentials_model.model_validate(
+        {"client_secret": grant["client_secret"], "refresh_token": grant["refresh_token"]}
+    )
+    connection = Connection(
+        provider="microsoft_calendar",
+        account_id=DEMO_STAFF_EMAIL,
+        display_name="Microsoft 365 Calendar (sandbox demo staff)",
+        config=config.model_dump(mode="json"),
+    )
+    seal_credentials(connection, credentials)
+    repo.add(connection)
+    log.info("demo Microsoft 365 calendar connection created for %s", DEMO_STAFF_EMAIL)

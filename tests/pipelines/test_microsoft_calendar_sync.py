@@ -302,3 +302,47 @@ def test_a_verified_graph_notification_launches_a_sync_of_its_connection(databas
     result = webhook_inbox(dg.build_sensor_context(instance=instance, resources={"db": FirmsyncDatabase()}))
     [run] = [r for r in result.run_requests if r.partition_key == str(connection_id)]
     assert run.job_name == "microsoft_calendar_sync_job" and run.tags["firmsync/trigger"] == "webhook"
+
+
+def test_the_demo_staff_member_gets_the_sandbox_demo_outlook_calendar_over_https(
+    database_url, sandbox, instance, resources, settings
+):
+    """`make run`'s demo firm: demo.staff@firmsync.example is connected to the sandbox's demo Microsoft user
+    over the TLS port, trusting the sandbox CA from settings; a sync fills their calendar with its events."""
+    from core_api.demo import DEMO_STAFF_EMAIL, seed_demo
+    from core_api.tenancy import Role, issue_tenant_context
+
+    tls = settings.model_copy(
+        update={"sandbox_tls_url": sandbox.https_url, "sandbox_ca_bundle": sandbox.ca_bundle}
+    )
+    firm_id = seed_demo(tls, sandbox_url=sandbox.url)
+    assert seed_demo(tls, sandbox_url=sandbox.url) == firm_id  # idempotent
+    tenant = issue_tenant_context(firm_id, Role.firm_admin)
+    with tenant_session(tenant) as session:
+        [(connection_id, config)] = session.execute(
+            text("select id, config from app.connections where provider = 'microsoft_calendar'")
+        ).all()
+    assert config["graph_url"].startswith("https://") and config["ca_bundle"] == sandbox.ca_bundle
+    key = str(connection_id)
+    instance.add_dynamic_partitions(microsoft_calendar_connections.name, [key])
+    result = dg.materialize(
+        microsoft_calendar.assets, partition_key=key, instance=instance, resources=resources
+    )
+    assert result.success
+    with tenant_session(tenant) as session:
+        live = session.execute(
+            text(
+                "select count(*) from warehouse.microsoft_calendar_events "
+                "where connection_id = :c and deleted_at is null"
+            ),
+            {"c": connection_id},
+        ).scalar_one()
+        mine = session.execute(
+            text(
+                "select count(*) from app.calendar_events e join app.users u on u.id = e.staff_user_id "
+                "join app.external_refs r on r.entity_id = e.id and r.provider = 'microsoft_calendar' "
+                "where u.email = :email and e.deleted_at is null"
+            ),
+            {"email": DEMO_STAFF_EMAIL},
+        ).scalar_one()
+    assert live > 0 and mine == live

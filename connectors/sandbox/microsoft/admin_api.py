@@ -76,9 +76,16 @@ def admin_router(state: MicrosoftState) -> APIRouter:
             "users": users,
         }
 
-    @router.post("/users/{user_id}/consent", summary="Tokens as after the user's consent")
+    @router.post("/users/{user_id}/consent", summary="Tokens as after the user's consent (and the app)")
     async def user_consent(user_id: str) -> dict:
-        return consent(user_of(user_id))
+        user = user_of(user_id)
+        return {
+            "tenant_id": user.tenant_id,
+            "upn": user.upn,
+            "client_id": state.client_id,
+            "client_secret": state.client_secret,
+            **consent(user),
+        }
 
     @router.get("/users/{user_id}/events", summary="The user's live events")
     async def list_events(user_id: str) -> dict:
