@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.calendar_push import microsoft_calendar_push_outbox
 from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, VENDORS
 from pipelines.maintenance import reprocess_dead_letters_job
 from pipelines.push_jobs import PUSH_JOBS, outbox_push, push_failures
@@ -20,7 +21,13 @@ from pipelines.sensors import connection_partitions, sync_failures, sync_request
 defs = dg.Definitions(
     assets=[asset for vendor in VENDORS for asset in vendor.assets],
     asset_checks=[check for vendor in VENDORS for check in vendor.checks],
-    jobs=[*SYNC_JOBS.values(), *SWEEP_JOBS.values(), reprocess_dead_letters_job, *PUSH_JOBS.values()],
+    jobs=[
+        *SYNC_JOBS.values(),
+        *SWEEP_JOBS.values(),
+        reprocess_dead_letters_job,
+        *PUSH_JOBS.values(),
+        microsoft_calendar_push_outbox,
+    ],
     sensors=[connection_partitions, sync_requests, webhook_inbox, sync_failures, outbox_push, push_failures],
     schedules=SCHEDULES,
     resources={
