@@ -37,6 +37,7 @@ from pipelines.factory import SYNC_RETRY, VENDOR_TAG
 from pipelines.partitions import microsoft_calendar_connections
 from pipelines.push import _READ, BATCH, START, PushFailed, PushResult, collapse
 from pipelines.resources import FirmsyncDatabase
+from pipelines.sensors import partition_changes
 from pipelines.sync_engine import record_dead_letter, write_rows
 from pipelines.sync_status import mark_connection
 
@@ -208,3 +209,53 @@ def _push(context) -> dg.Output:  # not annotated: string annotations confuse da
 )
 def microsoft_calendar_push_outbox():
     _push()
+
+
+# Microsoft connections with committed edits of events linked to them past their push cursor (across firms).
+PENDING = text(
+    """
+    select c.id, m.max_seq
+    from app.connections c
+    left join app.sync_state s on s.connection_id = c.id and s.stream = :stream
+    join lateral (
+        select max(o.seq) as max_seq from app.outbox o
+        join app.external_refs r
+          on r.connection_id = c.id and r.entity = :entity and r.entity_id = o.entity_id
+        where o.firm_id = c.firm_id and o.entity = :entity
+          and (o.xid, o.seq) > (cast(split_part(coalesce(s.cursor, :start), ':', 1) as xid8),
+                                cast(split_part(coalesce(s.cursor, :start), ':', 2) as bigint))
+          and o.xid < pg_snapshot_xmin(pg_current_snapshot())
+    ) m on true
+    where c.deleted_at is null and c.status = 'active' and c.provider = :provider and m.max_seq is not null
+    order by c.id
+    """
+)
+
+
+@dg.sensor(
+    name="microsoft_calendar_outbox_push",
+    minimum_interval_seconds=10,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    jobs=[microsoft_calendar_push_outbox],
+    description="Launches a calendar push run per Microsoft 365 connection whose events were edited locally.",
+)
+def microsoft_calendar_outbox_push(context: dg.SensorEvaluationContext, db: FirmsyncDatabase):
+    with db.system() as session:
+        params = {"stream": STREAM, "entity": ENTITY, "start": START, "provider": PROVIDER}
+        pending = [(row.id, int(row.max_seq)) for row in session.execute(PENDING, params)]
+    if not pending:
+        return dg.SkipReason("no Microsoft 365 connection has local calendar edits past its push cursor")
+    runs = [
+        dg.RunRequest(
+            run_key=f"push:{connection_id}:{max_seq}",
+            job_name=microsoft_calendar_push_outbox.name,
+            partition_key=str(connection_id),
+            tags={"firmsync/trigger": "outbox"},
+        )
+        for connection_id, max_seq in pending
+    ]
+    wanted = {PROVIDER: {str(connection_id) for connection_id, _ in pending}}
+    return dg.SensorResult(
+        run_requests=runs,
+        dynamic_partitions_requests=partition_changes(context.instance, wanted, remove=False),
+    )

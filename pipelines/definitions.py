@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.calendar_push import microsoft_calendar_push_outbox
+from pipelines.calendar_push import microsoft_calendar_outbox_push, microsoft_calendar_push_outbox
 from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, VENDORS
 from pipelines.maintenance import reprocess_dead_letters_job
 from pipelines.push_jobs import PUSH_JOBS, outbox_push, push_failures
@@ -28,7 +28,15 @@ defs = dg.Definitions(
         *PUSH_JOBS.values(),
         microsoft_calendar_push_outbox,
     ],
-    sensors=[connection_partitions, sync_requests, webhook_inbox, sync_failures, outbox_push, push_failures],
+    sensors=[
+        connection_partitions,
+        sync_requests,
+        webhook_inbox,
+        sync_failures,
+        outbox_push,
+        push_failures,
+        microsoft_calendar_outbox_push,
+    ],
     schedules=SCHEDULES,
     resources={
         "db": FirmsyncDatabase(),

@@ -27,6 +27,7 @@ def test_definitions_load_and_every_job_resolves():
         "sync_failures",
         "outbox_push",
         "push_failures",
+        "microsoft_calendar_outbox_push",
     }
     assert {"quickbooks_push_outbox", "xero_push_outbox"} <= jobs
     # A run is one process: its steps share it (ADR 0010).

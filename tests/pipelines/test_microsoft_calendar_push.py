@@ -150,6 +150,27 @@ def test_a_local_deletion_deletes_the_outlook_event(target, instance, resources,
     assert _local(target, external_id).deleted_at is not None
 
 
+def test_the_sensor_asks_for_a_push_of_connections_with_linked_local_edits(
+    target, instance, resources, sandbox
+):
+    from pipelines.calendar_push import microsoft_calendar_outbox_push
+
+    def mine():
+        context = dg.build_sensor_context(instance=instance, resources={"db": FirmsyncDatabase()})
+        result = microsoft_calendar_outbox_push(context)
+        return [r for r in getattr(result, "run_requests", None) or [] if r.partition_key == target.key]
+
+    assert mine() == []  # synced, nothing edited
+    _edit_locally(target, sorted(_outlook(sandbox, target))[5], "Edited")
+    deadline = time.monotonic() + 30  # see `_push`
+    while not mine() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [run] = mine()
+    assert run.job_name == "microsoft_calendar_push_outbox"
+    _push(target, resources)
+    assert mine() == []  # pushed: the cursor is past the edit
+
+
 def test_the_push_job_runs_for_a_partition(target, instance, resources, sandbox):
     external_id = sorted(_outlook(sandbox, target))[3]
     _edit_locally(target, external_id, "From the job")
