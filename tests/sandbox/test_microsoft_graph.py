@@ -60,6 +60,8 @@ def test_a_round_pages_by_keyset_and_the_next_reads_only_changes(sandbox, mailbo
         f"{M}/_sandbox/users/{user['id']}/events/{moved}",
         json={"start": far, "end": {**far, "dateTime": "2040-01-01T11:00:00"}},
     )
+    outside = {"subject": "Far away", "start": far, "end": {**far, "dateTime": "2040-01-01T12:00:00"}}
+    sandbox.post(f"{M}/_sandbox/users/{user['id']}/events", json=outside)  # never in the view: not reported
     changes, delta = _round(sandbox, headers, delta)
     assert {c["id"]: c.get("@removed") for c in changes} == {
         gone: {"reason": "deleted"},

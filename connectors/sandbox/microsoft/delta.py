@@ -68,6 +68,15 @@ def _parse(text: str) -> datetime:
     return moment
 
 
+def _removed(event_id: str, reason: str) -> dict[str, Any]:
+    return {"@odata.type": "#microsoft.graph.event", "id": event_id, "@removed": {"reason": reason}}
+
+
+def _was_in(user: User, event_id: str, start: datetime, end: datetime) -> bool:
+    was = user.was.get(event_id)
+    return was is not None and overlaps({"start": was[0], "end": was[1]}, start, end)
+
+
 def delta_page(
     state: MicrosoftState, tokens: DeltaTokens, user: User, params: dict[str, str], link_base: str, size: int
 ) -> dict[str, Any]:
@@ -107,30 +116,13 @@ def delta_page(
             continue
         if overlaps(event, start, end):
             items.append((event_id, event))
-        elif since is not None:
-            items.append(
-                (
-                    event_id,
-                    {
-                        "@odata.type": "#microsoft.graph.event",
-                        "id": event_id,
-                        "@removed": {"reason": "changed"},
-                    },
-                )
-            )
+        elif since is not None and _was_in(user, event_id, start, end):
+            # Moved out of the window since the last round: gone from this view.
+            items.append((event_id, _removed(event_id, "changed")))
     if since is not None:
         for event_id, removed in user.removed.items():
             if since < removed.seq <= upto and event_id > after:
-                items.append(
-                    (
-                        event_id,
-                        {
-                            "@odata.type": "#microsoft.graph.event",
-                            "id": event_id,
-                            "@removed": {"reason": "deleted"},
-                        },
-                    )
-                )
+                items.append((event_id, _removed(event_id, "deleted")))
     items.sort(key=lambda pair: pair[0])
     page, more = items[:size], len(items) > size
     body: dict[str, Any] = {

@@ -53,6 +53,8 @@ class User:
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     seqs: dict[str, int] = field(default_factory=dict)  # event id → change sequence of its last change
     removed: dict[str, Removed] = field(default_factory=dict)
+    # start/end of each event's version before its last change: whether a moved event was in a view before
+    was: dict[str, tuple[dict, dict]] = field(default_factory=dict)
     seq: int = 0
     tokens_valid_after: float = 0.0  # revocation: tokens issued before this are refused
     delta_valid_after: float = 0.0  # delta tokens issued before this answer 410
@@ -158,6 +160,11 @@ class MicrosoftState:
         event["lastModifiedDateTime"] = now
         event["changeKey"] = new_change_key()
         event["@odata.etag"] = f'W/"{event["changeKey"]}"'
+        old = user.events.get(event["id"])
+        if old is not None:
+            user.was[event["id"]] = (old["start"], old["end"])
+        else:
+            user.was.pop(event["id"], None)
         user.events[event["id"]] = event
         self._touch(user, event["id"])
         if notify and self.on_change is not None:
@@ -168,6 +175,7 @@ class MicrosoftState:
         if user.events.pop(event_id, None) is None:
             return False
         user.seqs.pop(event_id, None)
+        user.was.pop(event_id, None)
         user.seq += 1
         user.removed[event_id] = Removed(user.seq)
         if self.on_change is not None:
