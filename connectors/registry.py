@@ -132,6 +132,7 @@ def _google_calendar() -> ConnectorSpec:
 
 
 def _microsoft_calendar() -> ConnectorSpec:
+    from connectors.microsoft_calendar import oauth
     from connectors.microsoft_calendar.client import STREAMS, MicrosoftCalendarClient
     from connectors.microsoft_calendar.config import MicrosoftCalendarConfig, MicrosoftCalendarCredentials
 
@@ -145,6 +146,7 @@ def _microsoft_calendar() -> ConnectorSpec:
         streams=STREAMS,
         account_id=lambda config: config.account_email.lower(),
         client_factory=MicrosoftCalendarClient,
+        oauth=oauth.FLOW,
     )
 
 

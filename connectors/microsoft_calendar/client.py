@@ -251,6 +251,13 @@ class MicrosoftCalendarClient:
         """The mailbox's user (`id`, `userPrincipalName`, `displayName`, `mail`)."""
         return self._request("GET", f"{self.config.graph_url}/{self.config.mailbox_path}").json()
 
+    def organization(self) -> dict[str, Any]:
+        """The signed-in tenant (`GET /organization`): its `id` is the tenant id."""
+        value = self._request("GET", f"{self.config.graph_url}/organization").json().get("value") or []
+        if not value or not isinstance(value[0], dict) or not value[0].get("id"):
+            raise PermanentError(PROVIDER, "Graph named no organization for this account")
+        return value[0]
+
     def window(self) -> tuple[datetime, datetime]:
         now = self._now().replace(microsecond=0)
         return now - timedelta(days=self.config.past_days), now + timedelta(days=self.config.future_days)

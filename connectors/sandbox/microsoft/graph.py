@@ -4,6 +4,7 @@ user (`/me/…`) or any user of the token's tenant (`/users/{id | userPrincipalN
 - `GET …/calendarView/delta` (see `delta`), `GET …/events/{id}`, `POST …/events` (201), `PATCH
   …/events/{id}` with `If-Match: W/"<changeKey>"` (412 when the change key is stale; without If-Match the
   last writer wins, as in Graph), `DELETE …/events/{id}` (204), `GET /me` and `GET /users/{id}`.
+- `GET /organization` (the token's tenant: `id`, `displayName`, `verifiedDomains`).
 - `POST /subscriptions` (validation handshake, see `subscriptions`), `GET`/`DELETE /subscriptions/{id}`.
 
 Every write gives the event a new `changeKey` (and `@odata.etag` `W/"<changeKey>"`).
@@ -136,6 +137,23 @@ def graph_router(state: MicrosoftState) -> APIRouter:
         router.add_api_route(
             f"{prefix}/events/{{event_id}}", delete_event, methods=["DELETE"], summary="Delete event"
         )
+
+    @router.get("/v1.0/organization", summary="The signed-in tenant")
+    async def organization(request: Request) -> dict:
+        claims = request.scope[CLAIMS_SCOPE_KEY]
+        tenant = state.tenants.get(claims["tid"])
+        if tenant is None:
+            raise errors.GraphError(404, "ResourceNotFound", "Resource could not be discovered.")
+        return {
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#organization",
+            "value": [
+                {
+                    "id": tenant.id,
+                    "displayName": tenant.domain.split(".")[0],
+                    "verifiedDomains": [{"name": tenant.domain, "isDefault": True, "isInitial": True}],
+                }
+            ],
+        }
 
     @router.post("/v1.0/subscriptions", status_code=201, summary="Create subscription")
     async def create_subscription(request: Request) -> JSONResponse:
