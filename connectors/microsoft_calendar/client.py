@@ -150,6 +150,10 @@ class MicrosoftCalendarClient:
                     ) from error
                 except ValueError as error:  # invalid_instance, unknown tenant (OIDC discovery 4xx)
                     raise PermanentError(PROVIDER, f"authority refused: {str(error)[:200]}") from None
+                except OSError as error:  # requests could not open the configured CA bundle
+                    raise PermanentError(
+                        PROVIDER, "the connection's ca_bundle is not a readable file"
+                    ) from error
 
             self._msal = retrying(build, policy=self._policy)
         return self._msal
@@ -171,6 +175,8 @@ class MicrosoftCalendarClient:
             raise PermanentError(PROVIDER, "TLS verification of the token endpoint failed") from error
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
             raise TransientError(PROVIDER, f"token endpoint unreachable ({type(error).__name__})") from error
+        except OSError as error:
+            raise PermanentError(PROVIDER, "the connection's ca_bundle is not a readable file") from error
 
     def refresh_tokens(self) -> None:
         """Get a new access token now (and, delegated, a rotated refresh token); `on_tokens` receives them."""

@@ -105,3 +105,5 @@ def send(
         raise PermanentError(PROVIDER, f"TLS verification failed for {url.split('?')[0]}") from error
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
         raise TransientError(PROVIDER, f"connection failed ({type(error).__name__})") from error
+    except OSError as error:  # requests' own check of `verify`: the configured CA bundle is not a file
+        raise PermanentError(PROVIDER, "the connection's ca_bundle is not a readable file") from error

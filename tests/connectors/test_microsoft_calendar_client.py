@@ -168,3 +168,27 @@ def test_application_permission_reads_the_named_mailbox_with_client_credentials(
         assert client.me()["id"] == user["id"]
         records, _ = read_all(client, page_size=50)
     assert len(records) == 12 and tokens and tokens[0].refresh_token == ""
+
+
+def test_injected_5xx_and_dropped_connections_are_retried(sandbox, mailbox):
+    tenant, user = mailbox
+    with make_client(sandbox, tenant, user) as client:
+        client.me()  # tokens first: the faults below hit Graph calls only
+        for kind in ("503", "drop"):
+            sandbox.microsoft_admin(
+                "POST",
+                "/faults",
+                json={"kind": kind, "realm": user["id"], "path_contains": "/v1.0/", "times": 2},
+            )
+        records, _ = read_all(client, page_size=50)
+    assert len(records) == 12
+    assert sandbox.microsoft_admin("GET", "/faults")["faults"] == []  # every fault was met and outlived
+
+
+def test_a_ca_bundle_that_is_not_a_file_fails_permanently(sandbox, mailbox):
+    tenant, user = mailbox
+    with (
+        make_client(sandbox, tenant, user, ca_bundle="/nonexistent/ca.pem") as client,
+        pytest.raises(PermanentError),
+    ):
+        client.me()
