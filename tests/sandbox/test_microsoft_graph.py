@@ -137,3 +137,13 @@ def test_a_subscription_needs_an_endpoint_that_echoes_the_token(sandbox, mailbox
     unreachable = sandbox.post(f"{M}/v1.0/subscriptions", json=body, headers=headers)
     assert unreachable.status_code == 400 and "validation" in unreachable.json()["error"]["message"]
     assert sandbox.get(f"{M}/_sandbox/subscriptions").json()["value"] == []
+
+
+def test_delta_links_of_an_earlier_run_answer_410(sandbox, sandbox_settings, clock):
+    user = sandbox_settings.microsoft_demo_user_id
+    token = sandbox.post(f"{M}/_sandbox/users/{user}/consent").json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    _, delta = _round(sandbox, headers, size=100)
+    restarted = TestClient(create_app(sandbox_settings, clock=clock))
+    answer = restarted.get(delta, headers=headers)  # the token still verifies; its sync state is gone
+    assert answer.status_code == 410 and answer.json()["error"]["code"] == "syncStateNotFound"

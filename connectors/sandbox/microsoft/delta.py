@@ -8,7 +8,8 @@ changed since: created and updated events in full, deleted ones as `{"id", "@rem
 
 Tokens are signed and carry the window, the change sequence the round reads up to and the id after which
 the next page starts (keyset paging: an event deleted mid-round never shifts a page). A delta token past its
-life (or one issued before the mailbox's sync state was reset) answers 410 Gone `syncStateNotFound`.
+life, issued before the mailbox's sync state was reset, or issued by an earlier run of the sandbox (whose
+change sequence is gone) answers 410 Gone `syncStateNotFound`.
 """
 
 from datetime import datetime
@@ -86,7 +87,8 @@ def delta_page(
         if claims.get("kind") != "delta" or claims.get("user") != user.id:
             raise errors.bad_request("The $deltatoken is not valid for this resource.")
         if (
-            claims["iat"] < user.delta_valid_after
+            claims.get("gen") != state.generation
+            or claims["iat"] < user.delta_valid_after
             or claims["iat"] + state.settings.microsoft_delta_token_ttl < now
         ):
             raise errors.sync_state_not_found()
@@ -101,6 +103,8 @@ def delta_page(
         claims = tokens.verify(params["$skiptoken"])
         if claims.get("kind") != "skip" or claims.get("user") != user.id:
             raise errors.bad_request("The $skiptoken is not valid for this resource.")
+        if claims.get("gen") != state.generation:
+            raise errors.sync_state_not_found()
         round_ = {k: claims[k] for k in ("start", "end", "since", "upto", "after")}
     else:
         start, end = _window(params)
@@ -130,7 +134,9 @@ def delta_page(
         "value": [dict(item) for _, item in page],
     }
     if more:
-        skip = tokens.sign({"kind": "skip", "user": user.id, **round_, "after": page[-1][0]})
+        skip = tokens.sign(
+            {"kind": "skip", "user": user.id, **round_, "after": page[-1][0], "gen": state.generation}
+        )
         body["@odata.nextLink"] = f"{link_base}?{urlencode({'$skiptoken': skip})}"
     else:
         delta = tokens.sign(
@@ -140,6 +146,7 @@ def delta_page(
                 "start": round_["start"],
                 "end": round_["end"],
                 "seq": upto,
+                "gen": state.generation,
                 "iat": now,
             }
         )

@@ -108,6 +108,8 @@ class MicrosoftState:
         self.faults = FaultInjector()
         self.stats = RequestStats()
         self.limiter = SlidingWindowLimiter(clock)
+        # Change sequences restart with the process: delta tokens of another run answer 410 (resync).
+        self.generation = secrets.token_hex(4)
         self.subscriptions: dict[str, Subscription] = {}
         self.notifications_sent: list[dict[str, Any]] = []
         self.on_change = None  # set by the app: (user, event id, change type) → schedules notifications
