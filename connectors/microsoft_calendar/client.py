@@ -324,9 +324,19 @@ class MicrosoftCalendarClient:
             ) from None
 
     def delete_event(self, event_id: str, change_key: str | None = None) -> None:
+        """Delete unless changed in Outlook since `change_key` (ConflictError with Graph's copy); an event
+        already gone is fine."""
         headers = {"If-Match": f'W/"{change_key}"'} if change_key else {}
         try:
             self._request("DELETE", self._mailbox_url(f"events/{event_id}"), headers=headers)
+        except PreconditionFailed as error:
+            current = self.get_event(event_id)
+            raise ConflictError(
+                PROVIDER,
+                f"event changed in Outlook (changeKey now {current.get('changeKey')})",
+                current=current,
+                status_code=error.status_code,
+            ) from None
         except PermanentError as error:
             if error.status_code != 404:
                 raise

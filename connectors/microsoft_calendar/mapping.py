@@ -145,8 +145,9 @@ def event_to_row(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def event_fields(details: CalendarEventDetails) -> dict[str, Any]:
-    """The Graph fields a push PATCHes (or POSTs) for one app event, times in the event's own zone."""
+def event_fields(details: CalendarEventDetails, *, transaction_id: str | None = None) -> dict[str, Any]:
+    """The Graph fields a push PATCHes (or POSTs) for one app event, times in the event's own zone. A create
+    carries `transaction_id` (Graph's `transactionId`): a retried POST then returns the first one's event."""
     zone = ZoneInfo(details.timezone)
     if details.all_day:
         first = details.starts_at.astimezone(zone).date()
@@ -171,6 +172,8 @@ def event_fields(details: CalendarEventDetails) -> dict[str, Any]:
         "start": start,
         "end": end,
     }
+    if transaction_id is not None:
+        fields["transactionId"] = transaction_id
     if details.attendee_emails:
         fields["attendees"] = [
             {"type": "required", "emailAddress": {"address": email}} for email in details.attendee_emails

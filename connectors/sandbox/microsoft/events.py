@@ -27,6 +27,7 @@ WRITABLE = {
     "categories",
     "isReminderOn",
     "reminderMinutesBeforeStart",
+    "transactionId",  # the client's id for a create, so a retried POST makes no second event
 }
 
 

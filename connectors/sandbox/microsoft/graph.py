@@ -7,7 +7,8 @@ user (`/me/…`) or any user of the token's tenant (`/users/{id | userPrincipalN
 - `GET /organization` (the token's tenant: `id`, `displayName`, `verifiedDomains`).
 - `POST /subscriptions` (validation handshake, see `subscriptions`), `GET`/`DELETE /subscriptions/{id}`.
 
-Every write gives the event a new `changeKey` (and `@odata.etag` `W/"<changeKey>"`).
+A create with a `transactionId` already used by one of the mailbox's events returns that event (Graph's guard
+against a retried POST). Every write gives the event a new `changeKey` (and `@odata.etag` `W/"<changeKey>"`).
 """
 
 from typing import Any
@@ -98,7 +99,14 @@ def graph_router(state: MicrosoftState) -> APIRouter:
 
     async def create_event(request: Request) -> JSONResponse:
         user, _ = mailbox(request)
-        event = new_event(user, await json_body(request), "https://outlook.office365.com")
+        body = await json_body(request)
+        transaction = body.get("transactionId")
+        if transaction:
+            # A retried create (its answer was lost): Graph returns the event the first attempt made.
+            earlier = next((e for e in user.events.values() if e.get("transactionId") == transaction), None)
+            if earlier is not None:
+                return JSONResponse(earlier, 201)
+        event = new_event(user, body, "https://outlook.office365.com")
         return JSONResponse(state.put_event(user, event, notify="created"), 201)
 
     async def update_event(request: Request, event_id: str) -> dict:
