@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint unit e2e bench openapi clean-data help
+.PHONY: install run test lint unit e2e bench openapi clean-data help slapd
 .DEFAULT_GOAL := help
 
 help:
@@ -28,6 +28,16 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.installed
 
+# Directory-sync tests run a real OpenLDAP server: Debian's slapd, installed here when it is missing (CI
+# runs as root on a fresh machine). Nothing is started or configured system-wide: the tests start their own.
+SLAPD := /usr/sbin/slapd
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+slapd:
+	@if [ ! -x $(SLAPD) ]; then \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slapd ldap-utils; \
+	fi
+
 run: install
 	$(PY) deploy/local/stack.py
 
@@ -36,13 +46,13 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
-unit: install
+unit: install slapd
 	$(PY) -m pytest tests/unit tests/connectors tests/sandbox
 
 e2e: install
 	$(PY) -m pytest tests/e2e
 
-test: lint
+test: lint slapd
 	$(PY) -m pytest
 
 openapi: install

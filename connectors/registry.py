@@ -188,6 +188,28 @@ def _slack() -> ConnectorSpec:
     )
 
 
+def _active_directory() -> ConnectorSpec:
+    from connectors.active_directory.client import STREAMS, ActiveDirectoryClient
+    from connectors.active_directory.config import (
+        ActiveDirectoryConfig,
+        ActiveDirectoryCredentials,
+        normalise_dn,
+    )
+
+    return ConnectorSpec(
+        provider="active_directory",
+        display_name="Active Directory",
+        description="The firm's users and groups from an Active Directory domain over LDAPS or StartTLS, "
+        "synced incrementally by uSNChanged with paged searches; members of mapped groups are provisioned "
+        "as the firm's users with the mapped role, and deactivated when disabled or no longer in a group.",
+        config_model=ActiveDirectoryConfig,
+        credentials_model=ActiveDirectoryCredentials,
+        streams=STREAMS,
+        account_id=lambda config: normalise_dn(config.base_dn),
+        client_factory=ActiveDirectoryClient,
+    )
+
+
 def _no_sync_client(provider: str) -> ClientFactory:
     def factory(
         config: BaseModel, credentials: BaseModel, *, on_tokens: Callable[[TokenSet], None], **_: Any
@@ -260,6 +282,7 @@ _REGISTRY: dict[str, ConnectorSpec] = {
         _microsoft_calendar(),
         _stripe(),
         _slack(),
+        _active_directory(),
         *_webhook_only_specs(),
     )
 }

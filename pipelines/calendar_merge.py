@@ -7,8 +7,9 @@ token (Google's etag, Graph's changeKey), kept in `provider_etags[<provider>]` o
 If-Match and a conflict is seen once.
 
 The connection's `account_email` names the staff member (an app user of the firm, by e-mail); events are
-linked through app.external_refs entity 'calendar_event'. A local event edited since the last sync (a pending
-outbox change) that the vendor also changed is a conflict, resolved by DESIGN's rule — the vendor's `updated`
+linked through app.external_refs entity 'calendar_event'. A local event edited since its last push (an outbox
+change past the connection's `push:calendar` cursor, see pipelines/calendar_push.py) that the vendor also
+changed is a conflict, resolved by DESIGN's rule — the vendor's `updated`
 wins unless the platform's copy is newer — and recorded in app.sync_conflicts. Writes are plain SQL: they
 never echo into the outbox.
 """
@@ -53,9 +54,15 @@ def _rows_sql(source: CalendarSource):
                e.title as local_title, e.description as local_description, e.location as local_location,
                e.all_day as local_all_day, e.timezone as local_timezone, e.starts_at as local_starts_at,
                e.ends_at as local_ends_at,
+               -- edited here since the last push to this connection (its calendar push cursor "<xid>:<seq>")
                exists (select 1 from app.outbox o
+                       left join app.sync_state p
+                         on p.connection_id = :connection_id and p.stream = 'push:calendar'
                        where o.firm_id = e.firm_id and o.entity = :entity and o.entity_id = e.id
-                         and o.status = 'pending') as edited_locally
+                         and (o.xid, o.seq) > (
+                             cast(split_part(coalesce(p.cursor, '0:0'), ':', 1) as xid8),
+                             cast(split_part(coalesce(p.cursor, '0:0'), ':', 2) as bigint))
+                      ) as edited_locally
         from src s
         left join app.external_refs r
           on r.connection_id = :connection_id and r.entity = :entity and r.external_id = s.external_id

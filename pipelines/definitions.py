@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.calendar_push import microsoft_calendar_outbox_push, microsoft_calendar_push_outbox
+from pipelines.calendar_push_jobs import CALENDAR_PUSH_JOBS, calendar_push
 from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, VENDORS
 from pipelines.maintenance import reprocess_dead_letters_job
 from pipelines.push_jobs import PUSH_JOBS, outbox_push, push_failures
 from pipelines.resources import (
+    ActiveDirectoryApi,
     FirmsyncDatabase,
     GoogleCalendarApi,
     MicrosoftCalendarApi,
@@ -26,7 +27,7 @@ defs = dg.Definitions(
         *SWEEP_JOBS.values(),
         reprocess_dead_letters_job,
         *PUSH_JOBS.values(),
-        microsoft_calendar_push_outbox,
+        *CALENDAR_PUSH_JOBS.values(),
     ],
     sensors=[
         connection_partitions,
@@ -34,8 +35,8 @@ defs = dg.Definitions(
         webhook_inbox,
         sync_failures,
         outbox_push,
+        calendar_push,
         push_failures,
-        microsoft_calendar_outbox_push,
     ],
     schedules=SCHEDULES,
     resources={
@@ -43,6 +44,7 @@ defs = dg.Definitions(
         "quickbooks": QuickBooksApi(),
         "xero": XeroApi(),
         "google_calendar": GoogleCalendarApi(),
+        "active_directory": ActiveDirectoryApi(),
         "microsoft_calendar": MicrosoftCalendarApi(),
     },
     # One process per run, not per step: a connection's steps run one after another anyway (sync, then

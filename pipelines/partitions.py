@@ -11,10 +11,12 @@ quickbooks_connections = dg.DynamicPartitionsDefinition(name="quickbooks_connect
 xero_connections = dg.DynamicPartitionsDefinition(name="xero_connections")
 google_calendar_connections = dg.DynamicPartitionsDefinition(name="google_calendar_connections")
 microsoft_calendar_connections = dg.DynamicPartitionsDefinition(name="microsoft_calendar_connections")
+active_directory_connections = dg.DynamicPartitionsDefinition(name="active_directory_connections")
 
 BY_PROVIDER: dict[str, dg.DynamicPartitionsDefinition] = {
     "quickbooks": quickbooks_connections,
     "xero": xero_connections,
     "google_calendar": google_calendar_connections,
     "microsoft_calendar": microsoft_calendar_connections,
+    "active_directory": active_directory_connections,
 }

@@ -133,7 +133,7 @@ def collapse(rows: list) -> list[Change]:
 
 
 # Rows past a "<xid>:<seq>" cursor whose transactions are all finished, in commit-safe order.
-_READ = text(
+COMMITTED_ROWS = text(
     """
     select o.id, o.seq, o.xid::text as xid, o.entity, o.entity_id, o.operation, o.payload
     from app.outbox o
@@ -162,7 +162,7 @@ def push_connection(
     with db.tenant(tenant) as session:
         result.cursor = ConnectionRepository(session, tenant).get_cursor(connection_id, STREAM) or START
         rows = session.execute(
-            _READ,
+            COMMITTED_ROWS,
             {"firm_id": tenant.firm_id, "entities": list(ENTITIES), "cursor": result.cursor, "batch": batch},
         ).all()
         changes = collapse(rows)
@@ -456,7 +456,7 @@ class _Push:
 
 
 @dataclass(frozen=True)
-class _DeadLetterStream:
+class PushDeadLetters:
     name: str
     entity_id: str
 
@@ -506,7 +506,7 @@ def _commit(
                     firm_id=tenant.firm_id, connection_id=connection_id, provider=vendor.provider, **conflict
                 )
             )
-        letters = _DeadLetterStream(f"push:{change.entity}", str(change.entity_id))
+        letters = PushDeadLetters(f"push:{change.entity}", str(change.entity_id))
         if outcome.refused:
             record_dead_letter(
                 session, tenant, vendor.provider, connection_id, letters, change.payload, outcome.refused

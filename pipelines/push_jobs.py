@@ -6,6 +6,7 @@ import uuid
 
 import dagster as dg
 
+from pipelines.calendar_push_jobs import CALENDAR_PUSH_JOBS
 from pipelines.factory import SYNC_RETRY, VENDOR_TAG
 from pipelines.notifications import notify_failure
 from pipelines.partitions import BY_PROVIDER
@@ -87,7 +88,7 @@ def outbox_push(context: dg.SensorEvaluationContext, db: FirmsyncDatabase):
 @dg.run_failure_sensor(
     name="push_failures",
     default_status=dg.DefaultSensorStatus.RUNNING,
-    monitored_jobs=list(PUSH_JOBS.values()),
+    monitored_jobs=[*PUSH_JOBS.values(), *CALENDAR_PUSH_JOBS.values()],
     description="Records a push that failed after its retries on its connection; alerts the firm's Slack.",
 )
 def push_failures(context: dg.RunFailureSensorContext, db: FirmsyncDatabase):

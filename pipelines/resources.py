@@ -136,6 +136,34 @@ class GoogleCalendarApi(dg.ConfigurableResource):
         )
 
 
+class ActiveDirectoryApi(dg.ConfigurableResource):
+    """Builds the Active Directory client for one connection (one domain, its service account).
+
+    A domain controller publishes no rate limit. Pages are the smaller of `page_size` and the connection's
+    own `page_size`.
+    """
+
+    timeout_seconds: float = 30.0
+    max_attempts: int = 5
+    retry_base_delay_seconds: float = 1.0
+    page_size: int = 1000  # AD's MaxPageSize
+
+    def client(self, config: dict, credentials: dict, on_tokens):
+        from connectors.active_directory.client import ActiveDirectoryClient
+        from connectors.active_directory.config import ActiveDirectoryConfig, ActiveDirectoryCredentials
+        from connectors.base import RetryPolicy
+
+        return ActiveDirectoryClient(
+            ActiveDirectoryConfig.model_validate(config),
+            ActiveDirectoryCredentials.model_validate(credentials),
+            on_tokens=on_tokens,
+            retry_policy=RetryPolicy(
+                max_attempts=self.max_attempts, base_delay=self.retry_base_delay_seconds, max_delay=30.0
+            ),
+            timeout=self.timeout_seconds,
+        )
+
+
 class MicrosoftCalendarApi(dg.ConfigurableResource):
     """Builds the Microsoft 365 calendar client for one connection (one staff member's mailbox).
 

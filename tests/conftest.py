@@ -104,6 +104,17 @@ def sandbox(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def ldap_server():
+    """A real OpenLDAP slapd playing an Active Directory domain (tests/support/ldap_server.py); tests each
+    take their own OU of it with `ldap_server.new_tree()`."""
+    from tests.support.ldap_server import LdapServer
+
+    server = LdapServer()
+    yield server
+    server.stop()
+
+
 # --- document storage: the suite's own S3 (moto in server mode, real HTTP) ----------------------------------
 # Settings are read once per process, so the endpoint is fixed here, on a port picked now; the `s3` fixture
 # starts moto there on first use. Tests that never ask for it get a dead local port, never AWS.

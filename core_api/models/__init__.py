@@ -6,6 +6,7 @@ from core_api.models import (
     oauth,
     warehouse_accounting,
     warehouse_calendar,
+    warehouse_directory,
     warehouse_microsoft_calendar,
     webhooks,
 )
@@ -43,6 +44,7 @@ FIRM_SCOPED_TABLES = [
     *warehouse_accounting.FIRM_SCOPED,
     *warehouse_calendar.FIRM_SCOPED,
     *warehouse_microsoft_calendar.FIRM_SCOPED,
+    *warehouse_directory.FIRM_SCOPED,
 ]
 
 __all__ = [

@@ -306,13 +306,14 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
 def sandbox_oauth_apps(
     sandbox_url: str, *, tls_url: str | None = None, ca_bundle: str | None = None
 ) -> dict[str, dict]:
-    """FIRMSYNC_OAUTH_APPS for the sandbox: its one QuickBooks, Xero and Slack app (the sandbox's own
+    """FIRMSYNC_OAUTH_APPS for the sandbox: its one QuickBooks, Xero, Google and Slack app (the sandbox's own
     settings, so SANDBOX_* overrides apply to both sides), with every base URL on the sandbox — and, given
     its https URL and CA file, its Microsoft app (msal insists on https)."""
     from connectors.sandbox.settings import SandboxSettings
 
     sandbox = SandboxSettings()
     qbo, xero, slack = f"{sandbox_url}/quickbooks", f"{sandbox_url}/xero", f"{sandbox_url}/slack"
+    google = f"{sandbox_url}/google"
     microsoft = {}
     if tls_url and ca_bundle:
         base = f"{tls_url}/microsoft"
@@ -347,6 +348,17 @@ def sandbox_oauth_apps(
                 "authorize_url": f"{xero}/identity/connect/authorize",
                 "token_url": f"{xero}/identity/connect/token",
                 "revocation_url": f"{xero}/identity/connect/revocation",
+            },
+        },
+        # A staff member connects their own calendar; the sandbox's consent screen approves as its demo user.
+        "google_calendar": {
+            "client_id": sandbox.google_client_id,
+            "client_secret": sandbox.google_client_secret.get_secret_value(),
+            "config": {
+                "api_endpoint": f"{google}/calendar/v3/",
+                "authorize_url": f"{google}/o/oauth2/v2/auth",
+                "token_url": f"{google}/token",
+                "revocation_url": f"{google}/revoke",
             },
         },
         # The sandbox's consent screen installs into its demo workspace, whose signing secret this is.

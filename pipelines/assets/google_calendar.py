@@ -19,7 +19,7 @@ import dagster as dg
 from connectors.google_calendar.config import GoogleCalendarCredentials
 from connectors.google_calendar.mapping import event_to_row, is_cancelled
 from core_api.models.warehouse_calendar import GOOGLE_CALENDAR_EVENTS, KEY
-from pipelines.calendar_merge import ENTITY, CalendarSource, merge_calendar
+from pipelines.calendar_merge import ENTITY, STAFF_USER, CalendarSource, merge_calendar
 from pipelines.factory import build_vendor_definitions
 from pipelines.partitions import google_calendar_connections
 from pipelines.streams import CanonicalSpec, StreamSpec, VendorSync
@@ -30,6 +30,7 @@ __all__ = [
     "EVENTS",
     "GOOGLE_CALENDAR",
     "SOURCE",
+    "STAFF_USER",
     "google_calendar",
     "merge_events",
 ]

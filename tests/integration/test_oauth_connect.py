@@ -343,3 +343,61 @@ def test_connect_xero_with_pkce_and_pick_one_of_two_organisations(
         XeroConfig.model_validate(connection["config"]), credentials, on_tokens=[].append
     ) as xero:
         assert xero.count("contacts") == 2
+
+
+# --- Google Calendar: a staff member connects their own calendar, with the stack's sandbox app ------------
+
+
+@pytest.fixture
+def google_api(api, settings, sandbox):
+    from deploy.local.stack import sandbox_oauth_apps
+
+    # The very FIRMSYNC_OAUTH_APPS entry `make run` configures, so the stack's wiring is what is tested.
+    app = OAuthApp.model_validate(sandbox_oauth_apps(sandbox.url)["google_calendar"])
+    configured = settings.model_copy(
+        update={"oauth_apps": {"google_calendar": app}, "app_url": "http://spa.test"}
+    )
+    api.app.dependency_overrides[get_settings] = lambda: configured
+    yield api
+    api.app.dependency_overrides.pop(get_settings, None)
+    httpx.put(f"{sandbox.google}/_sandbox/consent", json={"email": None}).raise_for_status()
+
+
+def test_connect_google_calendar_through_the_consent_screen_and_sync_with_the_grant(
+    google_api, admin_headers, sandbox, app_connection
+):
+    from connectors import registry
+    from connectors.google_calendar.config import GoogleCalendarConfig
+
+    account = sandbox.new_google_account(events=4, calendars=[], seed=5)
+    httpx.put(f"{sandbox.google}/_sandbox/consent", json={"email": account["email"]}).raise_for_status()
+    started = google_api.post(
+        "/api/v1/connections/oauth/google_calendar/start", json={}, headers=admin_headers
+    ).json()
+    query = parse_qs(urlparse(started["authorization_url"]).query)
+    assert query["access_type"] == ["offline"] and query["code_challenge_method"] == ["S256"]
+
+    consent = httpx.get(started["authorization_url"], follow_redirects=False)
+    assert consent.status_code == 302, consent.text
+    location = urlparse(consent.headers["location"])
+    assert location.path == "/api/v1/oauth/google_calendar/callback"
+    params = {k: v[0] for k, v in parse_qs(location.query).items()}
+    landing = _landing(
+        google_api.get("/api/v1/oauth/google_calendar/callback", follow_redirects=False, params=params)
+    )
+    connection = google_api.get(f"/api/v1/connections/{landing['connected']}", headers=admin_headers).json()
+    assert (connection["provider"], connection["account_id"]) == ("google_calendar", account["email"])
+    assert connection["config"]["account_email"] == account["email"]
+    assert connection["config"]["api_endpoint"] == f"{sandbox.google}/calendar/v3/"
+
+    # The stored (encrypted) grant reads the staff member's calendar through google-api-python-client.
+    spec = registry.get_connector("google_calendar")
+    sealed = app_connection.execute(
+        text("select credentials_encrypted from app.connections where id = :id"), {"id": connection["id"]}
+    ).scalar_one()
+    credentials = spec.credentials_model.model_validate(secrets_box().open(sealed))
+    with spec.build_client(
+        GoogleCalendarConfig.model_validate(connection["config"]), credentials, on_tokens=[].append
+    ) as google:
+        events = [record for page in google.pages(None) for record in page.records]
+    assert len(events) == 4

@@ -26,10 +26,10 @@ def test_definitions_load_and_every_job_resolves():
         "webhook_inbox",
         "sync_failures",
         "outbox_push",
+        "calendar_push",
         "push_failures",
-        "microsoft_calendar_outbox_push",
     }
-    assert {"quickbooks_push_outbox", "xero_push_outbox"} <= jobs
+    assert {"quickbooks_push_outbox", "xero_push_outbox", "google_calendar_push_calendar"} <= jobs
     # A run is one process: its steps share it (ADR 0010).
     assert all(
         job.executor_def.name == "in_process" for job in defs.resolve_all_job_defs() if job.name in jobs
@@ -38,6 +38,8 @@ def test_definitions_load_and_every_job_resolves():
         "quickbooks_sweep",
         "xero_sweep",
         "google_calendar_sweep",
+        "active_directory_sweep",
+        "active_directory_full_refresh",
         "microsoft_calendar_sweep",
     }
     spec = defs.get_assets_def(dg.AssetKey(["quickbooks", "customers"]))
@@ -160,3 +162,32 @@ def test_partition_sensor_adds_new_and_removes_deleted_connections(database_url,
     }
     assert keep.key in added
     assert {drop.key, "00000000-0000-0000-0000-000000000000"} <= removed
+
+
+def test_every_vendor_shows_its_streams_with_lineage_into_app_tables():
+    """The operators' asset graph: each synced vendor's warehouse streams are assets of its group, tagged with
+    its kinds, and each leads (through the merges) into at least one `app/*` asset."""
+    from pipelines.jobs import VENDORS
+
+    graph = defs.resolve_asset_graph()
+    all_keys = set(graph.get_all_asset_keys())
+    for vendor_defs in VENDORS:
+        vendor = vendor_defs.vendor
+        streams = {stream.asset_key for stream in vendor.streams}
+        assert streams <= all_keys, vendor.provider
+        for key in streams:
+            node = graph.get(key)
+            assert node.group_name == vendor.group
+            assert node.partitions_def == vendor.partitions
+        downstream = set()
+        frontier = set(streams)
+        while frontier:
+            key = frontier.pop()
+            children = set(graph.get(key).child_keys) - downstream
+            downstream |= children
+            frontier |= children
+        app_assets = {key for key in downstream if key.path[0] == "app"}
+        assert app_assets, f"{vendor.provider}: no lineage into an app table"
+        # Every merge reads only synced assets (its own vendor's streams or other merges).
+        for spec in vendor.canonical:
+            assert set(graph.get(spec.asset_key).parent_keys) <= all_keys

@@ -1,5 +1,6 @@
-"""Local edits of Outlook events pushed back through Graph with If-Match change keys: the plain case, and
-both outcomes of an edit on both sides (ADR 0011's rule), against the sandbox over TLS and real Postgres."""
+"""Local edits of Outlook events pushed back through Graph with If-Match change keys (the calendar push of
+pipelines/calendar_push.py with its Microsoft vendor): the plain case, creation, deletion, and both outcomes
+of an edit on both sides (ADR 0011's rule), against the sandbox over TLS and real Postgres."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from sqlalchemy import select, text
 from core_api.db import tenant_session
 from core_api.models import CalendarEvent
 from pipelines.assets.microsoft_calendar import APP_CALENDAR_EVENTS, microsoft_calendar
-from pipelines.calendar_push import microsoft_calendar_push_outbox, push_calendar
+from pipelines.calendar_push import push_calendar
+from pipelines.calendar_push_jobs import CALENDAR_PUSH_JOBS, calendar_push
 from pipelines.partitions import microsoft_calendar_connections
 from pipelines.resources import FirmsyncDatabase
 from tests.pipelines.conftest import make_microsoft_target
@@ -126,11 +128,12 @@ def test_a_newer_outlook_edit_is_kept_and_the_merge_applies_it(target, instance,
     time.sleep(0.05)
     sandbox.microsoft_admin("PATCH", f"/users/{user}/events/{external_id}", json={"subject": "Outlook's"})
     result = _push(target, resources)
-    assert (result.pushed, result.skipped, result.conflicts) == (0, 1, 0)
+    assert result.conflicts == 1
     assert _outlook(sandbox, target)[external_id]["subject"] == "Outlook's"
+    assert _local(target, external_id).title == "Outlook's"  # merged at once, by the push
     assert _sync(target, instance, resources).success
     assert _local(target, external_id).title == "Outlook's"
-    assert _conflicts(target, external_id) == ["vendor_wins"]
+    assert _conflicts(target, external_id) == ["vendor_wins"]  # recorded once
 
 
 def test_a_local_deletion_deletes_the_outlook_event(target, instance, resources, sandbox):
@@ -150,37 +153,49 @@ def test_a_local_deletion_deletes_the_outlook_event(target, instance, resources,
     assert _local(target, external_id).deleted_at is not None
 
 
-def test_the_sensor_asks_for_a_push_of_connections_with_linked_local_edits(
-    target, instance, resources, sandbox
-):
-    from pipelines.calendar_push import microsoft_calendar_outbox_push
+def test_the_sensor_and_the_job_push_a_connection_with_local_edits(target, instance, resources, sandbox):
+    external_id = sorted(_outlook(sandbox, target))[5]
 
     def mine():
         context = dg.build_sensor_context(instance=instance, resources={"db": FirmsyncDatabase()})
-        result = microsoft_calendar_outbox_push(context)
+        result = calendar_push(context)
         return [r for r in getattr(result, "run_requests", None) or [] if r.partition_key == target.key]
 
     assert mine() == []  # synced, nothing edited
-    _edit_locally(target, sorted(_outlook(sandbox, target))[5], "Edited")
-    deadline = time.monotonic() + 30  # see `_push`
+    _edit_locally(target, external_id, "From the job")
+    deadline = time.monotonic() + 30  # see `_push`: a long transaction elsewhere may hide the row a moment
     while not mine() and time.monotonic() < deadline:
         time.sleep(0.2)
     [run] = mine()
-    assert run.job_name == "microsoft_calendar_push_outbox"
-    _push(target, resources)
+    assert run.job_name == "microsoft_calendar_push_calendar"
+    job = CALENDAR_PUSH_JOBS["microsoft_calendar"]
+    assert job.execute_in_process(partition_key=target.key, instance=instance, resources=resources).success
+    assert _outlook(sandbox, target)[external_id]["subject"] == "From the job"
     assert mine() == []  # pushed: the cursor is past the edit
 
 
-def test_the_push_job_runs_for_a_partition(target, instance, resources, sandbox):
-    external_id = sorted(_outlook(sandbox, target))[3]
-    _edit_locally(target, external_id, "From the job")
-    deadline = time.monotonic() + 30  # see `_push`: a long transaction elsewhere may hide the row a moment
-    while True:
-        result = microsoft_calendar_push_outbox.execute_in_process(
-            partition_key=target.key, instance=instance, resources=resources
+def test_an_event_created_here_is_created_in_outlook_once(target, instance, resources, sandbox):
+    from datetime import UTC, datetime, timedelta
+
+    from core_api.models import User
+
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    with tenant_session(target.tenant) as session:
+        staff = session.scalar(select(User.id).where(User.email == target.realm["user"]["upn"]))
+        event = CalendarEvent(
+            firm_id=target.tenant.firm_id,
+            staff_user_id=staff,
+            title="Planned here",
+            starts_at=start,
+            ends_at=start + timedelta(hours=1),
+            timezone="Europe/London",
         )
-        assert result.success
-        if _outlook(sandbox, target)[external_id]["subject"] == "From the job" or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert _outlook(sandbox, target)[external_id]["subject"] == "From the job"
+        session.add(event)
+        session.flush()
+        event_id = event.id
+    assert _push(target, resources).pushed == 1
+    created = [e for e in _outlook(sandbox, target).values() if e["subject"] == "Planned here"]
+    assert len(created) == 1 and created[0]["transactionId"] == str(event_id)
+    assert _local(target, created[0]["id"]).id == event_id  # linked to the event made here
+    assert _sync(target, instance, resources).success
+    assert [e for e in _outlook(sandbox, target).values() if e["subject"] == "Planned here"] == created

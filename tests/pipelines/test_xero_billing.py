@@ -411,8 +411,18 @@ def test_an_invoice_with_a_pending_push_keeps_its_local_copy_until_pushed(
     after = _local_invoices(books)[invoice["InvoiceID"]]
     assert (after.notes, after.version) == (local.notes, local.version)
 
-    with tenant_session(books.tenant) as session:  # pushed (or dropped): Xero's copy applies again
-        session.execute(text("update app.outbox set status = 'done' where entity_id = :i"), {"i": local.id})
+    with tenant_session(books.tenant) as session:  # the push handled it (its cursor passed the row)
+        [(position,)] = session.execute(
+            text("select xid::text || ':' || seq from app.outbox where entity_id = :i"), {"i": local.id}
+        ).all()
+        session.execute(
+            text(
+                "insert into app.sync_state (connection_id, stream, firm_id, cursor) "
+                "values (:c, 'push:outbox', :f, :p) "
+                "on conflict (connection_id, stream) do update set cursor = excluded.cursor"
+            ),
+            {"c": books.connection_id, "f": books.tenant.firm_id, "p": position},
+        )
     released = _meta(_materialize(books, instance, resources), APP_INVOICES)
     assert (released["invoices_held_pending_push"], released["invoices_updated"]) == (0, 1)
     assert _local_invoices(books)[invoice["InvoiceID"]].notes == "Changed at Xero"
