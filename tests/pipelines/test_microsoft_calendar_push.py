@@ -38,7 +38,7 @@ def _push(target, resources, *, expect_changes: bool = True):
     """One push. The push reads only rows of transactions older than every one still running in the cluster
     (commit-safe order), so a long transaction elsewhere on the shared server can hide a fresh row for a
     moment: ask again until it shows (the behaviour under test is what happens once it is read)."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while True:
         result = push_calendar(FirmsyncDatabase(), resources["microsoft_calendar"], target.connection_id)
         if result.changes or not expect_changes or time.monotonic() > deadline:
@@ -163,7 +163,7 @@ def test_the_sensor_and_the_job_push_a_connection_with_local_edits(target, insta
 
     assert mine() == []  # synced, nothing edited
     _edit_locally(target, external_id, "From the job")
-    deadline = time.monotonic() + 30  # see `_push`: a long transaction elsewhere may hide the row a moment
+    deadline = time.monotonic() + 90  # see `_push`: a long transaction elsewhere may hide the row a moment
     while not mine() and time.monotonic() < deadline:
         time.sleep(0.2)
     [run] = mine()
