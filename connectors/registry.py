@@ -188,6 +188,24 @@ def _slack() -> ConnectorSpec:
     )
 
 
+def _salesforce() -> ConnectorSpec:
+    from connectors.salesforce.client import STREAMS, SalesforceClient
+    from connectors.salesforce.config import SalesforceConfig, SalesforceCredentials
+
+    return ConnectorSpec(
+        provider="salesforce",
+        display_name="Salesforce",
+        description="Accounts, contacts, leads and opportunities of one Salesforce org through its REST API "
+        "(https), synced incrementally on SystemModstamp with deletions from getDeleted, leaving a share of "
+        "the org's daily API requests free; leads and contacts pushed by upsert on an external-id field.",
+        config_model=SalesforceConfig,
+        credentials_model=SalesforceCredentials,
+        streams=STREAMS,
+        account_id=lambda config: config.org_id,
+        client_factory=SalesforceClient,
+    )
+
+
 def _active_directory() -> ConnectorSpec:
     from connectors.active_directory.client import STREAMS, ActiveDirectoryClient
     from connectors.active_directory.config import (
@@ -283,6 +301,7 @@ _REGISTRY: dict[str, ConnectorSpec] = {
         _stripe(),
         _slack(),
         _active_directory(),
+        _salesforce(),
         *_webhook_only_specs(),
     )
 }

@@ -1,6 +1,7 @@
-"""The demo firm `make run` creates: an admin user and QuickBooks and Xero connections to the sandbox, and a
+"""The demo firm `make run` creates: an admin user and QuickBooks and Xero connections to the sandbox, a
 staff member (`demo.staff@firmsync.example`) whose Google Calendar is the sandbox's demo Google user and whose
-Microsoft 365 calendar is the sandbox's demo Microsoft user (over https, with the sandbox's CA bundle).
+Microsoft 365 calendar is the sandbox's demo Microsoft user, and the sandbox's demo Salesforce org — the
+https ones over the sandbox's TLS port with its CA bundle from settings.
 
 The sandbox's demo books overlap on purpose (its first 20 Xero contacts are the first 20 active
 QuickBooks customers): synced, they become 20 clients with two external references each.
@@ -29,6 +30,7 @@ DEMO_SLUG = "demo"
 DEMO_REALM = "9130357766920001"
 DEMO_XERO_TENANT = "8f0d3c1e-5a7b-4c2d-9e61-2b4a6c8d0e1f"  # the sandbox's SANDBOX_XERO_DEMO_TENANT_ID
 DEMO_STAFF_EMAIL = "demo.staff@firmsync.example"  # the sandbox's SANDBOX_GOOGLE_DEMO_EMAIL
+DEMO_SALESFORCE_ORG = "00D5g00000FIRMSYNC"  # the sandbox's SANDBOX_SALESFORCE_DEMO_ORG_ID
 # The sandbox's SANDBOX_MICROSOFT_DEMO_TENANT_ID and _DEMO_USER_ID (its UPN is the staff address).
 DEMO_MICROSOFT_TENANT = "b7c1e2f3-4a5d-4e6f-8a9b-0c1d2e3f4a5b"
 DEMO_MICROSOFT_USER = "0e5a9c3d-7b21-4f8e-a6d4-3c2b1a0f9e8d"
@@ -80,6 +82,8 @@ def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
             _connect_xero(session, repo, sandbox_url)
         if repo.find_account("google_calendar", DEMO_STAFF_EMAIL) is None:
             _connect_google_calendar(session, repo, sandbox_url)
+        if repo.find_account("salesforce", DEMO_SALESFORCE_ORG) is None:
+            _connect_salesforce(session, repo, settings, sandbox_url)
         if repo.find_account("microsoft_calendar", DEMO_STAFF_EMAIL) is None:
             _connect_microsoft_calendar(session, repo, sandbox_url, settings)
     return tenant.firm_id
@@ -182,6 +186,40 @@ def _connect_google_calendar(session, repo: ConnectionRepository, sandbox_url: s
     seal_credentials(connection, credentials)
     repo.add(connection)
     log.info("demo Google Calendar connection created for %s", DEMO_STAFF_EMAIL)
+
+
+def _connect_salesforce(session, repo: ConnectionRepository, settings: Settings, sandbox_url: str) -> None:
+    """The sandbox's demo Salesforce org, over https (simple-salesforce insists) trusted through the sandbox's
+    CA bundle from settings; without one (no TLS sandbox) the demo firm has no Salesforce connection."""
+    from connectors import registry
+
+    if not settings.sandbox_ca_bundle:
+        log.info("no FIRMSYNC_SANDBOX_CA_BUNDLE: the demo firm is not connected to Salesforce")
+        return
+    spec = registry.get_connector("salesforce")
+    admin = f"{sandbox_url.rstrip('/')}/salesforce/_sandbox"
+    grant = httpx.post(f"{admin}/orgs/{DEMO_SALESFORCE_ORG}/consent", timeout=10).raise_for_status().json()
+    config = spec.config_model.model_validate(
+        {
+            "org_id": DEMO_SALESFORCE_ORG,
+            "instance_url": grant["instance_url"],
+            "login_url": f"{settings.sandbox_tls_url.rstrip('/')}/salesforce",
+            "client_id": grant["client_id"],
+            "ca_bundle": settings.sandbox_ca_bundle,
+        }
+    )
+    credentials = spec.credentials_model.model_validate(
+        {"client_secret": grant["client_secret"], "refresh_token": grant["refresh_token"]}
+    )
+    connection = Connection(
+        provider="salesforce",
+        account_id=DEMO_SALESFORCE_ORG,
+        display_name="Salesforce (sandbox demo org)",
+        config=config.model_dump(mode="json"),
+    )
+    seal_credentials(connection, credentials)
+    repo.add(connection)
+    log.info("demo Salesforce connection created for org %s", DEMO_SALESFORCE_ORG)
 
 
 def _connect_microsoft_calendar(

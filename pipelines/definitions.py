@@ -7,6 +7,7 @@ import dagster as dg
 from pipelines.calendar_push_jobs import CALENDAR_PUSH_JOBS, calendar_push
 from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, VENDORS
 from pipelines.maintenance import reprocess_dead_letters_job
+from pipelines.push_crm import crm_outbox_push, salesforce_push_job
 from pipelines.push_jobs import PUSH_JOBS, outbox_push, push_failures
 from pipelines.resources import (
     ActiveDirectoryApi,
@@ -14,6 +15,7 @@ from pipelines.resources import (
     GoogleCalendarApi,
     MicrosoftCalendarApi,
     QuickBooksApi,
+    SalesforceApi,
     XeroApi,
 )
 from pipelines.schedules import SCHEDULES
@@ -28,6 +30,7 @@ defs = dg.Definitions(
         reprocess_dead_letters_job,
         *PUSH_JOBS.values(),
         *CALENDAR_PUSH_JOBS.values(),
+        salesforce_push_job,
     ],
     sensors=[
         connection_partitions,
@@ -37,6 +40,7 @@ defs = dg.Definitions(
         outbox_push,
         calendar_push,
         push_failures,
+        crm_outbox_push,
     ],
     schedules=SCHEDULES,
     resources={
@@ -46,6 +50,7 @@ defs = dg.Definitions(
         "google_calendar": GoogleCalendarApi(),
         "active_directory": ActiveDirectoryApi(),
         "microsoft_calendar": MicrosoftCalendarApi(),
+        "salesforce": SalesforceApi(),
     },
     # One process per run, not per step: a connection's steps run one after another anyway (sync, then
     # checks, then merges), and a process per step costs seconds of start-up and ~150 MB each (ADR 0010).

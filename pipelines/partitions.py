@@ -12,6 +12,7 @@ xero_connections = dg.DynamicPartitionsDefinition(name="xero_connections")
 google_calendar_connections = dg.DynamicPartitionsDefinition(name="google_calendar_connections")
 microsoft_calendar_connections = dg.DynamicPartitionsDefinition(name="microsoft_calendar_connections")
 active_directory_connections = dg.DynamicPartitionsDefinition(name="active_directory_connections")
+salesforce_connections = dg.DynamicPartitionsDefinition(name="salesforce_connections")
 
 BY_PROVIDER: dict[str, dg.DynamicPartitionsDefinition] = {
     "quickbooks": quickbooks_connections,
@@ -19,4 +20,5 @@ BY_PROVIDER: dict[str, dg.DynamicPartitionsDefinition] = {
     "google_calendar": google_calendar_connections,
     "microsoft_calendar": microsoft_calendar_connections,
     "active_directory": active_directory_connections,
+    "salesforce": salesforce_connections,
 }

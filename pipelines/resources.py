@@ -164,6 +164,37 @@ class ActiveDirectoryApi(dg.ConfigurableResource):
         )
 
 
+class SalesforceApi(dg.ConfigurableResource):
+    """Builds the Salesforce client for one connection (one org), over https with the connection's CA bundle.
+
+    Salesforce meters a rolling 24-hour allocation per org rather than a rate: the client reads it from every
+    answer and stops at the connection's margin; this sets timeouts, retries and the query batch size.
+    """
+
+    timeout_seconds: float = 30.0
+    max_attempts: int = 5
+    retry_base_delay_seconds: float = 1.0
+    page_size: int = 2000  # records per query batch (Salesforce allows 200-2,000)
+
+    def client(self, config: dict, credentials: dict, on_tokens):
+        from connectors.base import RetryPolicy
+        from connectors.salesforce.client import SalesforceClient
+        from connectors.salesforce.config import SalesforceConfig, SalesforceCredentials
+
+        return SalesforceClient(
+            SalesforceConfig.model_validate(config),
+            SalesforceCredentials.model_validate(credentials),
+            on_tokens=on_tokens,
+            retry_policy=RetryPolicy(
+                max_attempts=self.max_attempts,
+                base_delay=self.retry_base_delay_seconds,
+                max_delay=30.0,
+                max_retry_after=300.0,
+            ),
+            timeout=self.timeout_seconds,
+        )
+
+
 class MicrosoftCalendarApi(dg.ConfigurableResource):
     """Builds the Microsoft 365 calendar client for one connection (one staff member's mailbox).
 

@@ -15,6 +15,9 @@ from connectors.sandbox.microsoft import MOUNT_PATH as MICROSOFT_MOUNT
 from connectors.sandbox.microsoft import build_microsoft_app
 from connectors.sandbox.quickbooks import MOUNT_PATH as QUICKBOOKS_MOUNT
 from connectors.sandbox.quickbooks import build_quickbooks_app
+from connectors.sandbox.salesforce import MOUNT_PATH as SALESFORCE_MOUNT
+from connectors.sandbox.salesforce import ROOT_MOUNT_PATH as SALESFORCE_ROOT_MOUNT
+from connectors.sandbox.salesforce import build_salesforce_app
 from connectors.sandbox.settings import SandboxSettings
 from connectors.sandbox.slack import MOUNT_PATH as SLACK_MOUNT
 from connectors.sandbox.slack import build_slack_app
@@ -46,6 +49,7 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
     stripe, stripe_state = build_stripe_app(settings, clock)
     slack, slack_state = build_slack_app(settings, clock)
     microsoft, microsoft_state = build_microsoft_app(settings, clock)
+    salesforce, salesforce_at_root, salesforce_state = build_salesforce_app(settings, clock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -56,7 +60,7 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
     app = _SandboxApp(
         title="firmsync vendor sandbox",
         description="Local emulators of the vendor APIs firmsync syncs with. "
-        "See /quickbooks/docs, /xero/docs, /google/docs, /stripe/docs and /slack/docs.",
+        "See /quickbooks/docs, /xero/docs, /google/docs, /stripe/docs, /slack/docs and /salesforce/docs.",
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -67,12 +71,16 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
     app.state.stripe = stripe_state
     app.state.slack = slack_state
     app.state.microsoft = microsoft_state
+    app.state.salesforce = salesforce_state
     app.mount(QUICKBOOKS_MOUNT, quickbooks)
     app.mount(XERO_MOUNT, xero)
     app.mount(GOOGLE_MOUNT, google)
     app.mount(STRIPE_MOUNT, stripe)
     app.mount(SLACK_MOUNT, slack)
     app.mount(MICROSOFT_MOUNT, microsoft)
+    app.mount(SALESFORCE_MOUNT, salesforce)
+    # simple-salesforce keeps only the host of `instance_url`: Salesforce's paths start at the root.
+    app.mount(SALESFORCE_ROOT_MOUNT, salesforce_at_root)
 
     @app.get("/healthz", tags=["sandbox"])
     async def healthz() -> dict:
@@ -85,6 +93,7 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
                 "stripe": STRIPE_MOUNT,
                 "slack": SLACK_MOUNT,
                 "microsoft": MICROSOFT_MOUNT,
+                "salesforce": SALESFORCE_MOUNT,
             },
         }
 

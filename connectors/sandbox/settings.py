@@ -171,3 +171,26 @@ class SandboxSettings(BaseSettings):
     slack_post_messages_per_second: int = Field(1, ge=1)
     slack_authorization_code_ttl: int = Field(600, ge=1)  # Slack's codes expire after ten minutes
     slack_slash_timeout_seconds: float = Field(3.0, gt=0)  # an app must answer a command within 3 s
+
+    # Salesforce (see connectors/sandbox/salesforce/__init__.py). The demo org's refresh token is fixed so
+    # `make run`'s demo firm can be connected to it after every restart.
+    salesforce_client_id: str = "3MVG9firmsyncSandboxConnectedApp"
+    salesforce_client_secret: SecretStr = SecretStr("firmsync-salesforce-sandbox-secret")
+    # What token answers name as `instance_url` (simple-salesforce keeps only its host and port). None: the
+    # sandbox's https port on localhost (its certificate names localhost), else the request's own origin.
+    salesforce_instance_url: str | None = None
+    salesforce_demo_org_id: str = "00D5g00000FIRMSYNC"
+    salesforce_demo_org_name: str = "Demo Company (US)"
+    salesforce_demo_username: str = "admin@demo-company.firmsync.example"
+    salesforce_demo_refresh_token: SecretStr = SecretStr("5Aep861firmsyncSandboxDemoRefreshToken000000")
+    salesforce_demo_accounts: int = Field(40, ge=0)
+    salesforce_demo_contacts: int = Field(80, ge=0)
+    salesforce_demo_leads: int = Field(30, ge=0)
+    salesforce_demo_opportunities: int = Field(50, ge=0)
+    salesforce_demo_seed: int = 20260105
+    salesforce_demo_anchor: datetime = datetime.fromisoformat("2026-11-01T09:00:00-07:00")
+    # Developer Edition orgs get 15,000 API requests per rolling 24 hours; sessions time out after 2 hours.
+    salesforce_daily_api_requests: int = Field(15_000, ge=1)
+    salesforce_session_timeout_seconds: int = Field(7200, ge=1)
+    salesforce_authorization_code_ttl: int = Field(900, ge=1)  # Salesforce: codes are good for 15 minutes
+    salesforce_default_api_version: str = "59.0"

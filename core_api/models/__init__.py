@@ -6,6 +6,7 @@ from core_api.models import (
     oauth,
     warehouse_accounting,
     warehouse_calendar,
+    warehouse_crm,
     warehouse_directory,
     warehouse_microsoft_calendar,
     webhooks,
@@ -45,6 +46,7 @@ FIRM_SCOPED_TABLES = [
     *warehouse_calendar.FIRM_SCOPED,
     *warehouse_microsoft_calendar.FIRM_SCOPED,
     *warehouse_directory.FIRM_SCOPED,
+    *warehouse_crm.FIRM_SCOPED,
 ]
 
 __all__ = [

@@ -42,6 +42,7 @@ class Contact(FirmOwned, Base):
     __tablename__ = "contacts"
     __table_args__ = (Index("ix_contacts_client", "firm_id", "client_id"), {"schema": APP_SCHEMA})
     __audit__ = "contact"
+    __outbox__ = "contact"  # pushed to CRMs (Salesforce); the accounting push reads clients and invoices only
 
     client_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey(f"{APP_SCHEMA}.clients.id", ondelete="CASCADE"), nullable=False

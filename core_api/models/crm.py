@@ -19,6 +19,7 @@ class Lead(FirmOwned, Base):
         {"schema": APP_SCHEMA},
     )
     __audit__ = "lead"
+    __outbox__ = "lead"  # pushed to CRMs (Salesforce) by upsert on their external-id field
 
     name: Mapped[str] = mapped_column(String(200), nullable=False)  # person
     company_name: Mapped[str | None] = mapped_column(String(200))

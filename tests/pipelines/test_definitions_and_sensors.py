@@ -28,6 +28,7 @@ def test_definitions_load_and_every_job_resolves():
         "outbox_push",
         "calendar_push",
         "push_failures",
+        "crm_outbox_push",
     }
     assert {"quickbooks_push_outbox", "xero_push_outbox", "google_calendar_push_calendar"} <= jobs
     # A run is one process: its steps share it (ADR 0010).
@@ -41,6 +42,7 @@ def test_definitions_load_and_every_job_resolves():
         "active_directory_sweep",
         "active_directory_full_refresh",
         "microsoft_calendar_sweep",
+        "salesforce_sweep",
     }
     spec = defs.get_assets_def(dg.AssetKey(["quickbooks", "customers"]))
     assert spec.partitions_def == quickbooks_connections

@@ -57,6 +57,7 @@ def test_health_clock_and_api_docs(sandbox) -> None:
             "stripe": "/stripe",
             "slack": "/slack",
             "microsoft": "/microsoft",
+            "salesforce": "/salesforce",
         },
     }
     before = sandbox.post("/_sandbox/clock/advance", json={"seconds": 1}).json()["now"]

@@ -175,6 +175,43 @@ class SandboxServer:
         return self.slack_admin("GET", f"/workspaces/{team_id}/channels/{channel}/messages")["messages"]
 
     @property
+    def salesforce(self) -> str:
+        """The Salesforce emulator's admin root (over http); its API answers over https (`https_url`)."""
+        return f"{self.url}/salesforce"
+
+    def salesforce_admin(self, method: str, path: str, **kwargs) -> dict:
+        """The Salesforce emulator's admin API (not Salesforce), `/salesforce/_sandbox{path}`."""
+        response = httpx.request(method, f"{self.salesforce}/_sandbox{path}", timeout=30, **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else {}
+
+    def new_salesforce_org(self, **spec) -> dict:
+        """An org with seeded records (`POST /salesforce/_sandbox/orgs` body) and its grant's tokens."""
+        return self.salesforce_admin("POST", "/orgs", json=spec)
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the sandbox's clock (every vendor's) forward; returns its lead over the wall clock."""
+        now = httpx.post(f"{self.url}/_sandbox/clock/advance", json={"seconds": seconds}, timeout=10).json()[
+            "now"
+        ]
+        return now - time.time()
+
+    def salesforce_connection_body(self, org: dict, **config) -> dict:
+        """A POST /api/v1/connections body for a sandbox org, over https with the sandbox's CA bundle."""
+        return {
+            "provider": "salesforce",
+            "config": {
+                "org_id": org["org_id"],
+                "instance_url": org["instance_url"],
+                "login_url": f"{self.https_url}/salesforce",
+                "client_id": org["client_id"],
+                "ca_bundle": self.ca_bundle,
+                **config,
+            },
+            "credentials": {"client_secret": org["client_secret"], "refresh_token": org["refresh_token"]},
+        }
+
+    @property
     def microsoft(self) -> str:
         """The Microsoft emulator over https (what msal and Graph clients are configured with)."""
         return f"{self.https_url}/microsoft"
