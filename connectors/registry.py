@@ -131,6 +131,25 @@ def _google_calendar() -> ConnectorSpec:
     )
 
 
+def _microsoft_calendar() -> ConnectorSpec:
+    from connectors.microsoft_calendar import oauth
+    from connectors.microsoft_calendar.client import STREAMS, MicrosoftCalendarClient
+    from connectors.microsoft_calendar.config import MicrosoftCalendarConfig, MicrosoftCalendarCredentials
+
+    return ConnectorSpec(
+        provider="microsoft_calendar",
+        display_name="Microsoft 365 Calendar",
+        description="A staff member's Outlook calendar through Microsoft Graph: events synced incrementally "
+        "with delta links (deletions included), edits pushed with If-Match change keys.",
+        config_model=MicrosoftCalendarConfig,
+        credentials_model=MicrosoftCalendarCredentials,
+        streams=STREAMS,
+        account_id=lambda config: config.account_email.lower(),
+        client_factory=MicrosoftCalendarClient,
+        oauth=oauth.FLOW,
+    )
+
+
 def _stripe() -> ConnectorSpec:
     from connectors.stripe.client import STREAMS, StripeAccountClient
     from connectors.stripe.config import StripeConfig, StripeCredentials
@@ -278,6 +297,7 @@ _REGISTRY: dict[str, ConnectorSpec] = {
         _quickbooks(),
         _xero(),
         _google_calendar(),
+        _microsoft_calendar(),
         _stripe(),
         _slack(),
         _active_directory(),

@@ -1,7 +1,8 @@
 """The demo firm `make run` creates: an admin user and QuickBooks and Xero connections to the sandbox, a
-staff member (`demo.staff@firmsync.example`) whose Google Calendar is the sandbox's demo Google user, and —
-over https, with the sandbox's CA bundle from settings — the sandbox's demo Salesforce org, and a Slack
-connection to the sandbox's demo workspace posting notifications to #firmsync-alerts.
+staff member (`demo.staff@firmsync.example`) whose Google Calendar is the sandbox's demo Google user and
+whose Microsoft 365 calendar is the sandbox's demo Microsoft user, the sandbox's demo Salesforce org — the
+https ones over the sandbox's TLS port with its CA bundle from settings — and a Slack connection to the
+sandbox's demo workspace posting notifications to #firmsync-alerts.
 
 The sandbox's demo books overlap on purpose (its first 20 Xero contacts are the first 20 active
 QuickBooks customers): synced, they become 20 clients with two external references each.
@@ -33,6 +34,9 @@ DEMO_STAFF_EMAIL = "demo.staff@firmsync.example"  # the sandbox's SANDBOX_GOOGLE
 DEMO_SALESFORCE_ORG = "00D5g00000FIRMSYNC"  # the sandbox's SANDBOX_SALESFORCE_DEMO_ORG_ID
 DEMO_SLACK_TEAM = "T0FIRMSYNC1"  # the sandbox's SANDBOX_SLACK_DEMO_TEAM_ID
 DEMO_SLACK_CHANNEL = "firmsync-alerts"  # one of its SANDBOX_SLACK_DEMO_CHANNELS
+# The sandbox's SANDBOX_MICROSOFT_DEMO_TENANT_ID and _DEMO_USER_ID (its UPN is the staff address).
+DEMO_MICROSOFT_TENANT = "b7c1e2f3-4a5d-4e6f-8a9b-0c1d2e3f4a5b"
+DEMO_MICROSOFT_USER = "0e5a9c3d-7b21-4f8e-a6d4-3c2b1a0f9e8d"
 
 
 def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
@@ -85,6 +89,8 @@ def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
             _connect_salesforce(session, repo, settings, sandbox_url)
         if repo.find_account("slack", DEMO_SLACK_TEAM) is None:
             _connect_slack(session, repo, sandbox_url)
+        if repo.find_account("microsoft_calendar", DEMO_STAFF_EMAIL) is None:
+            _connect_microsoft_calendar(session, repo, sandbox_url, settings)
     return tenant.firm_id
 
 
@@ -253,3 +259,42 @@ def _connect_slack(session, repo: ConnectionRepository, sandbox_url: str) -> Non
     seal_credentials(connection, credentials)
     repo.add(connection)
     log.info("demo Slack connection created for workspace %s", DEMO_SLACK_TEAM)
+
+
+def _connect_microsoft_calendar(
+    session, repo: ConnectionRepository, sandbox_url: str, settings: Settings
+) -> None:
+    """The demo staff member's Outlook calendar: the sandbox's demo Microsoft user, over https (msal insists),
+    trusted through the sandbox's CA file — never with verification off. Skipped without that file."""
+    from connectors import registry
+
+    if not settings.sandbox_ca_bundle:
+        log.warning("no FIRMSYNC_SANDBOX_CA_BUNDLE: the demo Microsoft 365 calendar is not connected")
+        return
+    spec = registry.get_connector("microsoft_calendar")
+    admin = f"{sandbox_url.rstrip('/')}/microsoft/_sandbox"
+    grant = httpx.post(f"{admin}/users/{DEMO_MICROSOFT_USER}/consent", timeout=10).raise_for_status().json()
+    base = f"{settings.sandbox_tls_url.rstrip('/')}/microsoft"
+    config = spec.config_model.model_validate(
+        {
+            "client_id": grant["client_id"],
+            "tenant_id": DEMO_MICROSOFT_TENANT,
+            "account_email": DEMO_STAFF_EMAIL,
+            "authority_host": base,
+            "instance_discovery": False,  # a host Microsoft's discovery cannot vouch for
+            "graph_url": f"{base}/v1.0",
+            "ca_bundle": settings.sandbox_ca_bundle,
+        }
+    )
+    credentials = spec.credentials_model.model_validate(
+        {"client_secret": grant["client_secret"], "refresh_token": grant["refresh_token"]}
+    )
+    connection = Connection(
+        provider="microsoft_calendar",
+        account_id=DEMO_STAFF_EMAIL,
+        display_name="Microsoft 365 Calendar (sandbox demo staff)",
+        config=config.model_dump(mode="json"),
+    )
+    seal_credentials(connection, credentials)
+    repo.add(connection)
+    log.info("demo Microsoft 365 calendar connection created for %s", DEMO_STAFF_EMAIL)

@@ -1,4 +1,5 @@
-"""Calendar push: a staff member's events edited in firmsync → their calendar at the vendor (ADR 0011).
+"""Calendar push: a staff member's events edited in firmsync → their calendar at the vendor (ADR 0011, 0015):
+Google Calendar and Microsoft 365 (Graph, `If-Match: W/"<changeKey>"`, creates with `transactionId`).
 
 The accounting push (`pipelines/push.py`) sends clients and invoices to the firm's books; this sends
 `calendar_event` outbox rows to the calendar connection of the event's staff member, with the same
@@ -34,11 +35,15 @@ from connectors.base import AuthError, ConflictError, PermanentError
 from connectors.google_calendar import mapping as google_mapping
 from connectors.google_calendar.client import CALENDAR_KEY
 from connectors.google_calendar.config import GoogleCalendarCredentials
+from connectors.microsoft_calendar import mapping as microsoft_mapping
+from connectors.microsoft_calendar.config import MicrosoftCalendarCredentials
 from connectors.records import CalendarEventDetails
 from core_api.connections.repository import ConnectionRepository
 from core_api.models import ExternalRef, SyncConflict
 from pipelines.assets.google_calendar import EVENTS as GOOGLE_EVENTS
 from pipelines.assets.google_calendar import GOOGLE_CALENDAR, STAFF_USER, merge_events
+from pipelines.assets.microsoft_calendar import MICROSOFT_CALENDAR
+from pipelines.assets.microsoft_calendar import merge_events as merge_microsoft_events
 from pipelines.connection_tokens import ConnectionTokens
 from pipelines.push import COMMITTED_ROWS, START, Change, PushDeadLetters, PushFailed, PushResult, collapse
 from pipelines.resources import FirmsyncDatabase
@@ -67,9 +72,18 @@ class CalendarPushVendor:
     token_of: Callable[[dict[str, Any]], str | None]
     # (session, tenant, connection_id) → counts: the pull's merge, run after a vendor-wins conflict
     merge: Callable[[Any, Any, Any], dict[str, int]]
+    # The warehouse columns of the event's calendar (None: one calendar per connection) and its token.
+    calendar_column: str | None = "calendar_id"
+    token_column: str = "etag"  # noqa: S105 - a column name
+    # The key the vendor's records carry their calendar under in the warehouse (None: they carry none).
+    calendar_key: str | None = CALENDAR_KEY
 
     def updated_at(self, record: dict[str, Any]) -> datetime | None:
         return self.store.map_record(record).get("updated_at")
+
+    def stored(self, record: dict[str, Any], calendar: str | None) -> dict[str, Any]:
+        """The vendor's record as the warehouse keeps it (with its calendar, where the vendor has several)."""
+        return {**record, self.calendar_key: calendar} if self.calendar_key else record
 
 
 GOOGLE_CALENDAR_PUSH = CalendarPushVendor(
@@ -89,7 +103,31 @@ GOOGLE_CALENDAR_PUSH = CalendarPushVendor(
     merge=merge_events,
 )
 
-CALENDAR_PUSH_VENDORS: dict[str, CalendarPushVendor] = {GOOGLE_CALENDAR_PUSH.provider: GOOGLE_CALENDAR_PUSH}
+# Microsoft 365: one calendar per connection (the mailbox's own); Graph's change key is the token; a create
+# carries the platform's id as `transactionId`, so a retried POST returns the first one's event.
+MICROSOFT_CALENDAR_PUSH = CalendarPushVendor(
+    provider=MICROSOFT_CALENDAR.provider,
+    client_resource=MICROSOFT_CALENDAR.client_resource,
+    credentials_model=MicrosoftCalendarCredentials,
+    store=MICROSOFT_CALENDAR.streams[0],
+    calendar_of=lambda config: str(config["account_email"]),
+    insert=lambda api, calendar, details, platform_id: api.create_event(
+        microsoft_mapping.event_fields(details, transaction_id=str(platform_id))
+    ),
+    update=lambda api, calendar, external_id, details, token: api.update_event(
+        external_id, token, microsoft_mapping.event_fields(details)
+    ),
+    delete=lambda api, calendar, external_id, token: api.delete_event(external_id, token),
+    token_of=lambda record: record.get("changeKey"),
+    merge=merge_microsoft_events,
+    calendar_column=None,
+    token_column="change_key",  # noqa: S106 - a column name
+    calendar_key=None,
+)
+
+CALENDAR_PUSH_VENDORS: dict[str, CalendarPushVendor] = {
+    v.provider: v for v in (GOOGLE_CALENDAR_PUSH, MICROSOFT_CALENDAR_PUSH)
+}
 
 
 @dataclass
@@ -109,7 +147,7 @@ _EVENT = text(
     """
     select e.id, e.staff_user_id, e.title, e.description, e.location, e.starts_at, e.ends_at, e.timezone,
            e.all_day, e.deleted_at, e.updated_at, e.provider_etags->>:provider as known_etag,
-           r.external_id, w.calendar_id, w.etag as stored_etag
+           r.external_id, {calendar} as calendar_id, w.{token} as stored_etag
     from app.calendar_events e
     left join app.external_refs r
       on r.connection_id = :connection_id and r.entity = :entity and r.entity_id = e.id
@@ -145,7 +183,13 @@ def push_calendar(
     result.changes = len(changes)
     calendar = vendor.calendar_of(connection.config)
     tokens = ConnectionTokens(db, tenant, connection_id, vendor.credentials_model)
-    read_event = text(_EVENT.text.format(table=f"{vendor.store.table.schema}.{vendor.store.table.name}"))
+    read_event = text(
+        _EVENT.text.format(
+            table=f"{vendor.store.table.schema}.{vendor.store.table.name}",
+            calendar=f"w.{vendor.calendar_column}" if vendor.calendar_column else "cast(null as text)",
+            token=vendor.token_column,
+        )
+    )
     merge_after = False
     try:
         api = client_factory.client(connection.config, tokens.load(), on_tokens=tokens.save)
@@ -221,7 +265,7 @@ def _push_one(vendor: CalendarPushVendor, api: Any, calendar: str, event: Any) -
                 platform_payload=details.model_dump(mode="json"),
             )
         if record is not None:
-            outcome.stored, outcome.ours = {**record, CALENDAR_KEY: calendar}, True
+            outcome.stored, outcome.ours = vendor.stored(record, calendar), True
     except (PermanentError, ValueError, ValidationError) as exc:
         outcome.refused = f"cannot be pushed: {exc}"
     return outcome
@@ -249,7 +293,7 @@ def _write(vendor, event, outcome: _Outcome, call, token, *, platform_payload: d
         }
         if not platform_wins:
             outcome.vendor_wins = True
-            outcome.stored = {**current, CALENDAR_KEY: event.calendar_id}
+            outcome.stored = vendor.stored(current, event.calendar_id)
             return None
         # Once, over the vendor's current etag; a second conflict fails the step (retried from the cursor).
         return call(vendor.token_of(current))

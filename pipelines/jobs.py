@@ -8,11 +8,12 @@ import dagster as dg
 
 from pipelines.assets.active_directory import active_directory
 from pipelines.assets.google_calendar import google_calendar
+from pipelines.assets.microsoft_calendar import microsoft_calendar
 from pipelines.assets.quickbooks import quickbooks
 from pipelines.assets.salesforce import salesforce
 from pipelines.assets.xero import xero
 
-VENDORS = [quickbooks, xero, google_calendar, active_directory, salesforce]
+VENDORS = [quickbooks, xero, google_calendar, active_directory, salesforce, microsoft_calendar]
 SYNC_JOBS: dict[str, Any] = {v.vendor.provider: v.sync_job for v in VENDORS}
 SWEEP_JOBS: dict[str, dg.JobDefinition] = {v.vendor.provider: v.sweep_job for v in VENDORS}
 quickbooks_sync_job = quickbooks.sync_job
@@ -20,3 +21,4 @@ xero_sync_job = xero.sync_job
 google_calendar_sync_job = google_calendar.sync_job
 active_directory_sync_job = active_directory.sync_job
 salesforce_sync_job = salesforce.sync_job
+microsoft_calendar_sync_job = microsoft_calendar.sync_job

@@ -10,6 +10,7 @@ import dagster as dg
 quickbooks_connections = dg.DynamicPartitionsDefinition(name="quickbooks_connections")
 xero_connections = dg.DynamicPartitionsDefinition(name="xero_connections")
 google_calendar_connections = dg.DynamicPartitionsDefinition(name="google_calendar_connections")
+microsoft_calendar_connections = dg.DynamicPartitionsDefinition(name="microsoft_calendar_connections")
 active_directory_connections = dg.DynamicPartitionsDefinition(name="active_directory_connections")
 salesforce_connections = dg.DynamicPartitionsDefinition(name="salesforce_connections")
 slack_connections = dg.DynamicPartitionsDefinition(name="slack_connections")  # notification delivery
@@ -18,6 +19,7 @@ BY_PROVIDER: dict[str, dg.DynamicPartitionsDefinition] = {
     "quickbooks": quickbooks_connections,
     "xero": xero_connections,
     "google_calendar": google_calendar_connections,
+    "microsoft_calendar": microsoft_calendar_connections,
     "active_directory": active_directory_connections,
     "salesforce": salesforce_connections,
     "slack": slack_connections,

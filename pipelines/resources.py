@@ -216,3 +216,41 @@ class SlackApi(dg.ConfigurableResource):
             timeout=self.timeout_seconds,
             max_rate_limit_retries=self.max_rate_limit_retries,
         )
+
+
+class MicrosoftCalendarApi(dg.ConfigurableResource):
+    """Builds the Microsoft 365 calendar client for one connection (one staff member's mailbox).
+
+    Outlook's limit is per app per mailbox (10,000 requests per 10 minutes, enforced by each client from the
+    connection's config); Graph also throttles a whole app, so this adds an app-wide budget shared by every
+    connection in the process. Each connection trusts the CA bundle its own config names.
+    """
+
+    timeout_seconds: float = 30.0
+    max_attempts: int = 8
+    retry_base_delay_seconds: float = 1.0
+    max_retry_after_seconds: float = 300.0
+    page_size: int = 100  # Prefer: odata.maxpagesize
+    vendor_requests_per_second: float = 100.0  # an app-wide ceiling well under Graph's global limits
+
+    def client(self, config: dict, credentials: dict, on_tokens):
+        from connectors.base import RetryPolicy, TokenBucket, shared_bucket
+        from connectors.microsoft_calendar.client import MicrosoftCalendarClient
+        from connectors.microsoft_calendar.config import MicrosoftCalendarConfig, MicrosoftCalendarCredentials
+
+        return MicrosoftCalendarClient(
+            MicrosoftCalendarConfig.model_validate(config),
+            MicrosoftCalendarCredentials.model_validate(credentials),
+            on_tokens=on_tokens,
+            retry_policy=RetryPolicy(
+                max_attempts=self.max_attempts,
+                base_delay=self.retry_base_delay_seconds,
+                max_delay=60.0,
+                max_retry_after=self.max_retry_after_seconds,
+            ),
+            vendor_bucket=shared_bucket(
+                f"microsoft_calendar:vendor:{self.vendor_requests_per_second}",
+                lambda: TokenBucket.per_second(self.vendor_requests_per_second),
+            ),
+            timeout=self.timeout_seconds,
+        )

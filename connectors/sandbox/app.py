@@ -11,6 +11,8 @@ from connectors.sandbox.common.asgi import RAW_SEND_SCOPE_KEY
 from connectors.sandbox.common.clock import Clock
 from connectors.sandbox.google import MOUNT_PATH as GOOGLE_MOUNT
 from connectors.sandbox.google import build_google_app
+from connectors.sandbox.microsoft import MOUNT_PATH as MICROSOFT_MOUNT
+from connectors.sandbox.microsoft import build_microsoft_app
 from connectors.sandbox.quickbooks import MOUNT_PATH as QUICKBOOKS_MOUNT
 from connectors.sandbox.quickbooks import build_quickbooks_app
 from connectors.sandbox.salesforce import MOUNT_PATH as SALESFORCE_MOUNT
@@ -46,6 +48,7 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
     google, google_state = build_google_app(settings, clock)
     stripe, stripe_state = build_stripe_app(settings, clock)
     slack, slack_state = build_slack_app(settings, clock)
+    microsoft, microsoft_state = build_microsoft_app(settings, clock)
     salesforce, salesforce_at_root, salesforce_state = build_salesforce_app(settings, clock)
 
     @asynccontextmanager
@@ -67,12 +70,14 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
     app.state.google = google_state
     app.state.stripe = stripe_state
     app.state.slack = slack_state
+    app.state.microsoft = microsoft_state
     app.state.salesforce = salesforce_state
     app.mount(QUICKBOOKS_MOUNT, quickbooks)
     app.mount(XERO_MOUNT, xero)
     app.mount(GOOGLE_MOUNT, google)
     app.mount(STRIPE_MOUNT, stripe)
     app.mount(SLACK_MOUNT, slack)
+    app.mount(MICROSOFT_MOUNT, microsoft)
     app.mount(SALESFORCE_MOUNT, salesforce)
     # simple-salesforce keeps only the host of `instance_url`: Salesforce's paths start at the root.
     app.mount(SALESFORCE_ROOT_MOUNT, salesforce_at_root)
@@ -87,6 +92,7 @@ def create_app(settings: SandboxSettings | None = None, *, clock: Clock | None =
                 "google": GOOGLE_MOUNT,
                 "stripe": STRIPE_MOUNT,
                 "slack": SLACK_MOUNT,
+                "microsoft": MICROSOFT_MOUNT,
                 "salesforce": SALESFORCE_MOUNT,
             },
         }

@@ -109,6 +109,29 @@ class SandboxSettings(BaseSettings):
             raise ValueError("Google answers a spent quota with 403 or 429")
         return value
 
+    # Microsoft identity platform + Graph (see connectors/sandbox/microsoft/__init__.py). msal insists on
+    # https: clients reach it on the TLS port. Limits are Outlook's published ones, per app and mailbox.
+    microsoft_client_id: str = "5f0c6f2e-8d1b-4a57-9c3e-f1a5e0b7c2d4"
+    microsoft_client_secret: SecretStr = SecretStr("firmsync-microsoft-sandbox-secret")
+    microsoft_demo_tenant_id: str = "b7c1e2f3-4a5d-4e6f-8a9b-0c1d2e3f4a5b"
+    microsoft_demo_tenant_domain: str = "firmsyncdemo.onmicrosoft.com"
+    microsoft_demo_user_id: str = "0e5a9c3d-7b21-4f8e-a6d4-3c2b1a0f9e8d"
+    microsoft_demo_user: str = "demo.staff@firmsync.example"  # the demo staff member's userPrincipalName
+    microsoft_demo_events: int = Field(40, ge=0)
+    microsoft_demo_seed: int = 20260105
+    microsoft_demo_anchor: datetime = datetime.fromisoformat("2026-11-01T09:00:00-07:00")
+    microsoft_access_token_ttl: int = Field(3600, ge=1)  # 60-90 minutes in Entra ID; one hour here
+    microsoft_refresh_token_ttl: int = Field(90 * DAY, ge=1)  # Entra ID: 90 days, rotated on every use
+    microsoft_authorization_code_ttl: int = Field(600, ge=1)  # "about 10 minutes"
+    # Outlook's limit: 10,000 requests per 10 minutes per app per mailbox (429 + Retry-After).
+    microsoft_mailbox_requests: int = Field(10_000, ge=1)
+    microsoft_mailbox_window_seconds: float = Field(600.0, gt=0)
+    # Delta tokens expire after an unpublished time (then 410 syncStateNotFound); this is the sandbox's.
+    microsoft_delta_token_ttl: int = Field(7 * DAY, ge=1)
+    # Graph POSTs the validation token to a new subscription's notificationUrl and waits 10 s for the echo.
+    microsoft_validation_timeout_seconds: float = Field(10.0, gt=0)
+    microsoft_notification_timeout_seconds: float = Field(3.0, gt=0)
+
     # Stripe (see connectors/sandbox/stripe/__init__.py). The demo account's key is fixed so `make run`'s
     # demo firm can be connected to it after every restart.
     stripe_demo_account_id: str = "acct_1FirmsyncDemo0001"

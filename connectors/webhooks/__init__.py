@@ -18,6 +18,7 @@ from connectors.webhooks.base import (
     WebhookVerifier,
 )
 from connectors.webhooks.docusign import DocuSignVerifier
+from connectors.webhooks.microsoft import MicrosoftGraphVerifier
 from connectors.webhooks.quickbooks import QuickBooksVerifier
 from connectors.webhooks.slack import SlackVerifier
 from connectors.webhooks.square import SquareVerifier
@@ -42,6 +43,7 @@ _VERIFIERS: dict[str, WebhookVerifier] = {
         QuickBooksVerifier(),
         XeroVerifier(),
         SlackVerifier(),
+        MicrosoftGraphVerifier(),
     )
 }
 VERIFIERS: Mapping[str, WebhookVerifier] = MappingProxyType(_VERIFIERS)

@@ -133,6 +133,11 @@ class WebhookVerifier(ABC):
     def verify(self, request: WebhookRequest, key: WebhookKey, *, now: float, tolerance: int) -> None:
         """Return if `request` is signed with `key`; raise SignatureError otherwise."""
 
+    def challenge(self, request: WebhookRequest) -> Reply | None:
+        """An endpoint check the vendor sends unsigned, with nothing in it to verify (Microsoft Graph's
+        `validationToken`): its answer, else None. Answered before verification and never stored."""
+        return None
+
     def handshake(self, request: WebhookRequest) -> Reply | None:
         """For a verified request: the answer to an endpoint check that is not an event, else None."""
         return None

@@ -8,6 +8,7 @@ from core_api.models import (
     warehouse_calendar,
     warehouse_crm,
     warehouse_directory,
+    warehouse_microsoft_calendar,
     webhooks,
 )
 from core_api.models.audit import AuditEntry, OutboxEntry
@@ -43,6 +44,7 @@ FIRM_SCOPED_TABLES = [
     *oauth.FIRM_SCOPED,
     *warehouse_accounting.FIRM_SCOPED,
     *warehouse_calendar.FIRM_SCOPED,
+    *warehouse_microsoft_calendar.FIRM_SCOPED,
     *warehouse_directory.FIRM_SCOPED,
     *warehouse_crm.FIRM_SCOPED,
 ]

@@ -34,10 +34,12 @@ router = APIRouter(tags=["webhooks"])
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Verified: stored (or already stored). Xero gets an empty body, Twilio empty TwiML, "
-        "and handshakes (Xero intent to receive, Slack url_verification) their expected answer.",
+        "and handshakes (Xero intent to receive, Slack url_verification) their expected answer; Microsoft "
+        "Graph's subscription validation (`?validationToken=`) gets the token back as text/plain.",
         "model": WebhookReceipt,
-        "content": {"text/xml": {"schema": {"type": "string"}}},
+        "content": {"text/xml": {"schema": {"type": "string"}}, "text/plain": {"schema": {"type": "string"}}},
     },
+    202: {"description": "Microsoft Graph change notifications: clientState matched, stored (no body)"},
     400: {"description": "Malformed request (e.g. an invalid Content-Length)", **PROBLEM},
     401: {"description": "Missing or invalid signature (or stale timestamp); nothing was stored", **PROBLEM},
     404: {"description": "Unknown provider, or no live connection for this webhook", **PROBLEM},
@@ -57,7 +59,10 @@ _BODY = {
         },
     }
 }
-_PROVIDER = Path(max_length=40, description="stripe, square, twilio, docusign, quickbooks, xero or slack.")
+_PROVIDER = Path(
+    max_length=40,
+    description="stripe, square, twilio, docusign, quickbooks, xero, slack or microsoft_calendar.",
+)
 
 
 class _Limiter:
@@ -148,6 +153,7 @@ async def _receive(
             content=outcome.reply.body,
             status_code=outcome.reply.status_code,
             media_type=outcome.reply.media_type,
+            headers={"X-Content-Type-Options": "nosniff"},  # an echoed token is never sniffed as HTML
         )
     assert outcome.receipt is not None
     return JSONResponse(outcome.receipt.model_dump(mode="json"))

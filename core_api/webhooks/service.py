@@ -5,6 +5,8 @@ and the size limit first):
 1. Candidate connections: the one in the URL, or those of the vendor accounts the *unverified* body names
    (`app.webhook_target`, a definer function; the body is trusted for nothing else).
 2. Verify the signature with each candidate's secret. None verifies → 401 and nothing is written.
+   (An unsigned challenge — Graph's validationToken — is answered between 1 and 2: it carries nothing to
+   verify and writes nothing.)
 3. A verified handshake (Xero's intent to receive, Slack's url_verification) is answered, not stored.
 4. Otherwise the event is written once per verified connection, in a tenant transaction for that
    connection's firm (`INSERT … ON CONFLICT DO NOTHING`: a redelivery gets 200 and no second row).
@@ -82,6 +84,12 @@ def receive(
             session.rollback()
     if not targets:
         raise NotFound(f"{provider} connection")
+
+    challenge = verifier.challenge(request)
+    if challenge is not None:
+        # Unsigned by the vendor's design (Graph's validationToken): an echo that writes nothing.
+        log.info("webhook challenge answered provider=%s", provider)
+        return Outcome(reply=challenge, receipt=None)
 
     verified = [t for t in targets if _verifies(verifier, request, t, settings, now())]
     if not verified:

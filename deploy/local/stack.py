@@ -190,7 +190,12 @@ class Stack:
         self.env["FIRMSYNC_DATA_DIR"] = str(self.data_dir)
         # "Connect QuickBooks/Xero" goes through the sandbox's OAuth apps, back to this API's callback.
         api_url = f"http://127.0.0.1:{self.ports.api}"
-        self.env.setdefault("FIRMSYNC_OAUTH_APPS", json.dumps(sandbox_oauth_apps(sandbox_url)))
+        apps = sandbox_oauth_apps(
+            sandbox_url,
+            tls_url=self.env["FIRMSYNC_SANDBOX_TLS_URL"],
+            ca_bundle=self.env["FIRMSYNC_SANDBOX_CA_BUNDLE"],
+        )
+        self.env.setdefault("FIRMSYNC_OAUTH_APPS", json.dumps(apps))
         self.env.setdefault("FIRMSYNC_OAUTH_REDIRECT_BASE_URL", api_url)
         self.env.setdefault("FIRMSYNC_APP_URL", api_url)
 
@@ -298,15 +303,33 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
         os.killpg(proc.pid, sig)
 
 
-def sandbox_oauth_apps(sandbox_url: str) -> dict[str, dict]:
+def sandbox_oauth_apps(
+    sandbox_url: str, *, tls_url: str | None = None, ca_bundle: str | None = None
+) -> dict[str, dict]:
     """FIRMSYNC_OAUTH_APPS for the sandbox: its one QuickBooks, Xero, Google and Slack app (the sandbox's own
-    settings, so SANDBOX_* overrides apply to both sides), with every base URL on the sandbox."""
+    settings, so SANDBOX_* overrides apply to both sides), with every base URL on the sandbox — and, given
+    its https URL and CA file, its Microsoft app (msal insists on https)."""
     from connectors.sandbox.settings import SandboxSettings
 
     sandbox = SandboxSettings()
     qbo, xero, slack = f"{sandbox_url}/quickbooks", f"{sandbox_url}/xero", f"{sandbox_url}/slack"
     google = f"{sandbox_url}/google"
+    microsoft = {}
+    if tls_url and ca_bundle:
+        base = f"{tls_url}/microsoft"
+        microsoft["microsoft_calendar"] = {
+            "client_id": sandbox.microsoft_client_id,
+            "client_secret": sandbox.microsoft_client_secret.get_secret_value(),
+            "config": {
+                "authority_host": base,
+                "tenant_id": "organizations",
+                "instance_discovery": False,
+                "graph_url": f"{base}/v1.0",
+                "ca_bundle": ca_bundle,
+            },
+        }
     return {
+        **microsoft,
         "quickbooks": {
             "client_id": sandbox.qbo_client_id,
             "client_secret": sandbox.qbo_client_secret.get_secret_value(),

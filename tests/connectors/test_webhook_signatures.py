@@ -53,7 +53,16 @@ def rejects(provider: str, request: WebhookRequest, secret: str, match: str, **k
 
 
 def test_every_provider_has_a_verifier_and_a_connection_spec_holding_its_key():
-    assert webhook_providers() == ["docusign", "quickbooks", "slack", "square", "stripe", "twilio", "xero"]
+    assert webhook_providers() == [
+        "docusign",
+        "microsoft_calendar",
+        "quickbooks",
+        "slack",
+        "square",
+        "stripe",
+        "twilio",
+        "xero",
+    ]
     for provider, verifier in VERIFIERS.items():
         spec = registry.get_connector(provider)
         assert verifier.key_field in spec.credentials_model.model_fields

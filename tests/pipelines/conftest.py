@@ -15,7 +15,13 @@ from core_api.db import owner_engine, session_factory, tenant_session
 from core_api.models import Firm
 from core_api.tenancy import Role, TenantContext, issue_tenant_context
 from pipelines.partitions import quickbooks_connections
-from pipelines.resources import FirmsyncDatabase, GoogleCalendarApi, QuickBooksApi, XeroApi
+from pipelines.resources import (
+    FirmsyncDatabase,
+    GoogleCalendarApi,
+    MicrosoftCalendarApi,
+    QuickBooksApi,
+    XeroApi,
+)
 
 
 @dataclass
@@ -42,6 +48,9 @@ def resources():
         "quickbooks": QuickBooksApi(timeout_seconds=5, max_attempts=3),
         "xero": XeroApi(timeout_seconds=5, max_attempts=8),
         "google_calendar": GoogleCalendarApi(timeout_seconds=5, max_attempts=8, retry_base_delay_seconds=0.2),
+        "microsoft_calendar": MicrosoftCalendarApi(
+            timeout_seconds=10, max_attempts=10, retry_base_delay_seconds=0.2, page_size=10
+        ),
     }
 
 
@@ -108,6 +117,20 @@ def make_google_target(sandbox, *, staff: bool = True, **spec) -> SyncTarget:
         add_staff_user(tenant, account["email"])
     connection_id = add_connection(tenant, google_connection_body(sandbox, account))
     return SyncTarget(tenant=tenant, connection_id=connection_id, realm=account)
+
+
+def make_microsoft_target(sandbox, *, staff: bool = True, **user) -> SyncTarget:
+    """A fresh sandbox tenant with one mailbox (`user`: the admin API's user body) connected to a new firm,
+    where (unless `staff=False`) a member of the firm has the mailbox's address."""
+    tenant_spec = sandbox.new_microsoft_tenant(users=[{"seed": 7, "spread_days": 60, **user}])
+    mailbox = tenant_spec["users"][0]
+    tenant = new_firm()
+    if staff:
+        add_staff_user(tenant, mailbox["upn"])
+    body = sandbox.microsoft_connection_body(tenant_spec, mailbox)
+    body["config"] |= {"past_days": 120, "future_days": 120}
+    connection_id = add_connection(tenant, body)
+    return SyncTarget(tenant=tenant, connection_id=connection_id, realm={**tenant_spec, "user": mailbox})
 
 
 def make_target(sandbox, customers: int = 40, seed: int = 7, invoices: int = 0) -> SyncTarget:

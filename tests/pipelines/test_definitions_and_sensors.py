@@ -48,6 +48,7 @@ def test_definitions_load_and_every_job_resolves():
         "google_calendar_sweep",
         "active_directory_sweep",
         "active_directory_full_refresh",
+        "microsoft_calendar_sweep",
         "salesforce_sweep",
     }
     spec = defs.get_assets_def(dg.AssetKey(["quickbooks", "customers"]))

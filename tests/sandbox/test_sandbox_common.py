@@ -56,6 +56,7 @@ def test_health_clock_and_api_docs(sandbox) -> None:
             "google": "/google",
             "stripe": "/stripe",
             "slack": "/slack",
+            "microsoft": "/microsoft",
             "salesforce": "/salesforce",
         },
     }

@@ -211,6 +211,46 @@ class SandboxServer:
             "credentials": {"client_secret": org["client_secret"], "refresh_token": org["refresh_token"]},
         }
 
+    @property
+    def microsoft(self) -> str:
+        """The Microsoft emulator over https (what msal and Graph clients are configured with)."""
+        return f"{self.https_url}/microsoft"
+
+    def microsoft_admin(self, method: str, path: str, **kwargs) -> dict:
+        """The Microsoft emulator's admin API (not Microsoft), `/microsoft/_sandbox{path}`, over http."""
+        response = httpx.request(method, f"{self.url}/microsoft/_sandbox{path}", timeout=30, **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else {}
+
+    def new_microsoft_tenant(self, **spec) -> dict:
+        """A tenant with users (`POST /microsoft/_sandbox/tenants` body) and each user's consent tokens."""
+        return self.microsoft_admin("POST", "/tenants", json=spec)
+
+    def microsoft_config(self, tenant: dict, user: dict, **overrides) -> dict:
+        """A Microsoft 365 calendar connection's config: URLs at the sandbox's https port, its CA trusted."""
+        return {
+            "client_id": tenant["client_id"],
+            "tenant_id": tenant["tenant_id"],
+            "account_email": user["upn"],
+            "authority_host": self.microsoft,
+            "instance_discovery": False,  # msal's switch for a host Microsoft's discovery cannot vouch for
+            "graph_url": f"{self.microsoft}/v1.0",
+            "ca_bundle": self.ca_bundle,
+            **overrides,
+        }
+
+    def microsoft_connection_body(self, tenant: dict, user: dict, **credentials: str) -> dict:
+        """A POST /api/v1/connections body for a sandbox mailbox."""
+        return {
+            "provider": "microsoft_calendar",
+            "config": self.microsoft_config(tenant, user),
+            "credentials": {
+                "client_secret": tenant["client_secret"],
+                "refresh_token": user["refresh_token"],
+                **credentials,
+            },
+        }
+
     def stop(self) -> None:
         stop(self.proc)
         self.log.close()
