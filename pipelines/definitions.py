@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, VENDORS
+from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, VENDORS, WEBHOOK_JOBS
 from pipelines.maintenance import reprocess_dead_letters_job
 from pipelines.push_jobs import PUSH_JOBS, outbox_push, push_failures
-from pipelines.resources import FirmsyncDatabase, GoogleCalendarApi, QuickBooksApi, XeroApi
+from pipelines.resources import FirmsyncDatabase, GoogleCalendarApi, QuickBooksApi, StripeApi, XeroApi
 from pipelines.schedules import SCHEDULES
 from pipelines.sensors import connection_partitions, sync_failures, sync_requests, webhook_inbox
 
 defs = dg.Definitions(
     assets=[asset for vendor in VENDORS for asset in vendor.assets],
     asset_checks=[check for vendor in VENDORS for check in vendor.checks],
-    jobs=[*SYNC_JOBS.values(), *SWEEP_JOBS.values(), reprocess_dead_letters_job, *PUSH_JOBS.values()],
+    jobs=[
+        *SYNC_JOBS.values(),
+        *SWEEP_JOBS.values(),
+        reprocess_dead_letters_job,
+        *PUSH_JOBS.values(),
+        *WEBHOOK_JOBS.values(),
+    ],
     sensors=[connection_partitions, sync_requests, webhook_inbox, sync_failures, outbox_push, push_failures],
     schedules=SCHEDULES,
     resources={
@@ -22,6 +28,7 @@ defs = dg.Definitions(
         "quickbooks": QuickBooksApi(),
         "xero": XeroApi(),
         "google_calendar": GoogleCalendarApi(),
+        "stripe": StripeApi(),
     },
     # One process per run, not per step: a connection's steps run one after another anyway (sync, then
     # checks, then merges), and a process per step costs seconds of start-up and ~150 MB each (ADR 0010).

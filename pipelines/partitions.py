@@ -10,9 +10,11 @@ import dagster as dg
 quickbooks_connections = dg.DynamicPartitionsDefinition(name="quickbooks_connections")
 xero_connections = dg.DynamicPartitionsDefinition(name="xero_connections")
 google_calendar_connections = dg.DynamicPartitionsDefinition(name="google_calendar_connections")
+stripe_connections = dg.DynamicPartitionsDefinition(name="stripe_connections")
 
 BY_PROVIDER: dict[str, dg.DynamicPartitionsDefinition] = {
     "quickbooks": quickbooks_connections,
     "xero": xero_connections,
     "google_calendar": google_calendar_connections,
+    "stripe": stripe_connections,
 }

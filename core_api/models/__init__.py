@@ -6,6 +6,7 @@ from core_api.models import (
     oauth,
     warehouse_accounting,
     warehouse_calendar,
+    warehouse_stripe,
     webhooks,
 )
 from core_api.models.audit import AuditEntry, OutboxEntry
@@ -41,6 +42,7 @@ FIRM_SCOPED_TABLES = [
     *oauth.FIRM_SCOPED,
     *warehouse_accounting.FIRM_SCOPED,
     *warehouse_calendar.FIRM_SCOPED,
+    *warehouse_stripe.FIRM_SCOPED,
 ]
 
 __all__ = [
