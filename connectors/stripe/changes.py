@@ -62,6 +62,7 @@ class StripeChangeReader:
         self._now = now
         self._events: dict[str, list[dict[str, Any]]] = {}
         self._head: int | None | bool = False  # False: not asked yet
+        self._floor: datetime | None = None
         self.event_calls = 0  # events pages read (tests and run metadata)
 
     def __getattr__(self, name: str) -> Any:
@@ -89,12 +90,19 @@ class StripeChangeReader:
             self._head = rows[0]["created"] if rows else None
         return self._head  # type: ignore[return-value]
 
+    def floor(self) -> datetime:
+        """now - EVENTS_LAG, in whole seconds, fixed for the reader's life: every stream of one sync ends
+        on the same cursor, so the next sync's streams share one events walk."""
+        if self._floor is None:
+            self._floor = (self._now() - EVENTS_LAG).replace(microsecond=0)
+        return self._floor
+
     # ---- stream pages
 
     def pages(self, stream: str, cursor: str | None, page_size: int = PAGE_SIZE) -> Iterator[Page]:
         if stream not in SYNCED_STREAMS:
             raise ValueError(f"not a synced Stripe stream: {stream!r}")
-        floor = self._now() - EVENTS_LAG
+        floor = self.floor()
         if cursor is None:
             head = self.newest_event_created()
             newest = max(floor, _instant(head)) if head is not None else floor
