@@ -37,6 +37,7 @@ def test_definitions_load_and_every_job_resolves():
         "quickbooks_sweep",
         "xero_sweep",
         "google_calendar_sweep",
+        "stripe_sweep",
     }
     spec = defs.get_assets_def(dg.AssetKey(["quickbooks", "customers"]))
     assert spec.partitions_def == quickbooks_connections

@@ -541,3 +541,17 @@ def test_a_webhook_event_of_another_account_is_dead_lettered(sandbox, instance, 
     )
     assert letters == [("webhook_events", event["id"], "open")]
     assert warehouse(target, "charges") == {}
+
+
+def test_stripe_is_declared_like_the_other_vendors():
+    from pipelines.definitions import defs
+
+    jobs = {job.name for job in defs.resolve_all_job_defs()}
+    assert {"stripe_sync_job", "stripe_sweep_job", "stripe_webhooks_job"} <= jobs
+    sync = defs.get_assets_def(CUSTOMERS)
+    assert {key.path[1] for key in sync.keys} == set(STREAMS)
+    assert sync.partitions_def == stripe_connections and sync.op.pool == "stripe"
+    payments = defs.get_assets_def(APP_PAYMENTS)
+    assert dg.AssetKey(["app", "clients_from_stripe"]) in set(payments.asset_deps[payments.key])
+    assert "stripe_sweep" in {s.name for s in defs.get_repository_def().schedule_defs}
+    assert isinstance((defs.resources or {})["stripe"], StripeApi)
