@@ -1,5 +1,6 @@
 """The demo firm `make run` creates: an admin user and QuickBooks and Xero connections to the sandbox, and a
-staff member (`demo.staff@firmsync.example`) whose Google Calendar is the sandbox's demo Google user.
+staff member (`demo.staff@firmsync.example`) whose Google Calendar is the sandbox's demo Google user. The
+firm's Stripe account is the sandbox's demo Stripe account (its webhooks point at this API).
 
 The sandbox's demo books overlap on purpose (its first 20 Xero contacts are the first 20 active
 QuickBooks customers): synced, they become 20 clients with two external references each.
@@ -28,6 +29,7 @@ DEMO_SLUG = "demo"
 DEMO_REALM = "9130357766920001"
 DEMO_XERO_TENANT = "8f0d3c1e-5a7b-4c2d-9e61-2b4a6c8d0e1f"  # the sandbox's SANDBOX_XERO_DEMO_TENANT_ID
 DEMO_STAFF_EMAIL = "demo.staff@firmsync.example"  # the sandbox's SANDBOX_GOOGLE_DEMO_EMAIL
+DEMO_STRIPE_ACCOUNT = "acct_1FirmsyncDemo0001"  # the sandbox's SANDBOX_STRIPE_DEMO_ACCOUNT_ID
 
 
 def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
@@ -76,6 +78,8 @@ def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
             _connect_xero(session, repo, sandbox_url)
         if repo.find_account("google_calendar", DEMO_STAFF_EMAIL) is None:
             _connect_google_calendar(session, repo, sandbox_url)
+        if repo.find_account("stripe", DEMO_STRIPE_ACCOUNT) is None:
+            _connect_stripe(session, repo, sandbox_url, settings)
     return tenant.firm_id
 
 
@@ -176,3 +180,40 @@ def _connect_google_calendar(session, repo: ConnectionRepository, sandbox_url: s
     seal_credentials(connection, credentials)
     repo.add(connection)
     log.info("demo Google Calendar connection created for %s", DEMO_STAFF_EMAIL)
+
+
+def _connect_stripe(session, repo: ConnectionRepository, sandbox_url: str, settings: Settings) -> None:
+    """The sandbox's demo Stripe account (its fixed test key, read from the sandbox's admin API), and a
+    webhook endpoint there that signs its deliveries to this connection's URL with a new secret."""
+    import secrets
+
+    from connectors import registry
+
+    spec = registry.get_connector("stripe")
+    base = f"{sandbox_url.rstrip('/')}/stripe"
+    account = (
+        httpx.get(f"{base}/_sandbox/accounts/{DEMO_STRIPE_ACCOUNT}", timeout=10).raise_for_status().json()
+    )
+    signing_secret = "whsec_" + secrets.token_urlsafe(24)
+    config = spec.config_model.model_validate(
+        {"account_id": DEMO_STRIPE_ACCOUNT, "api_base_url": base, "account_label": account["name"]}
+    )
+    credentials = spec.credentials_model.model_validate(
+        {"api_key": account["secret_key"], "webhook_signing_secret": signing_secret}
+    )
+    connection = Connection(
+        provider="stripe",
+        account_id=DEMO_STRIPE_ACCOUNT,
+        display_name="Stripe (sandbox)",
+        config=config.model_dump(mode="json"),
+    )
+    seal_credentials(connection, credentials)
+    repo.add(connection)
+    session.flush()
+    api = (settings.webhook_public_base_url or settings.app_url).rstrip("/")
+    httpx.post(
+        f"{base}/_sandbox/accounts/{DEMO_STRIPE_ACCOUNT}/webhook_endpoints",
+        json={"url": f"{api}/webhooks/stripe/{connection.id}", "secret": signing_secret},
+        timeout=10,
+    ).raise_for_status()
+    log.info("demo Stripe connection created for account %s", DEMO_STRIPE_ACCOUNT)

@@ -555,3 +555,36 @@ def test_stripe_is_declared_like_the_other_vendors():
     assert dg.AssetKey(["app", "clients_from_stripe"]) in set(payments.asset_deps[payments.key])
     assert "stripe_sweep" in {s.name for s in defs.get_repository_def().schedule_defs}
     assert isinstance((defs.resources or {})["stripe"], StripeApi)
+
+
+def test_the_demo_firm_is_connected_to_the_sandbox_demo_stripe_account(
+    sandbox, instance, resources, settings
+):
+    """`make run`'s demo firm syncs the sandbox's demo Stripe account (seeded from fixed settings)."""
+    from core_api.demo import DEMO_STRIPE_ACCOUNT, seed_demo
+    from core_api.tenancy import Role, issue_tenant_context
+
+    firm_id = seed_demo(settings, sandbox_url=sandbox.url)
+    assert seed_demo(settings, sandbox_url=sandbox.url) == firm_id  # idempotent
+    tenant = issue_tenant_context(firm_id, Role.firm_admin)
+    with tenant_session(tenant) as session:
+        [(connection_id, account_id)] = session.execute(
+            text("select id, account_id from app.connections where provider = 'stripe'")
+        ).all()
+    assert account_id == DEMO_STRIPE_ACCOUNT
+    key = str(connection_id)
+    instance.add_dynamic_partitions(stripe_connections.name, [key])
+    result = dg.materialize(stripe.assets, partition_key=key, instance=instance, resources=resources)
+    assert result.success
+    demo = _admin(sandbox, "GET", f"/accounts/{DEMO_STRIPE_ACCOUNT}")
+    assert _metadata(result, CUSTOMERS)["dagster/row_count"] == demo["counts"]["customers"]
+    assert _metadata(result, CHARGES)["dagster/row_count"] == demo["counts"]["charges"]
+    with tenant_session(tenant) as session:
+        payments = session.execute(
+            text(
+                "select count(*) from app.payments p join app.external_refs r on r.entity_id = p.id "
+                "where r.connection_id = :c and p.deleted_at is null"
+            ),
+            {"c": connection_id},
+        ).scalar_one()
+    assert payments > 0
