@@ -588,3 +588,78 @@ def test_the_demo_firm_is_connected_to_the_sandbox_demo_stripe_account(
             {"c": connection_id},
         ).scalar_one()
     assert payments > 0
+
+
+def _deliver_all(api, target, deliveries) -> list[str]:
+    path = f"/webhooks/stripe/{target.connection_id}"
+    return [
+        api.post(
+            path,
+            content=d.body,
+            headers={"Content-Type": "application/json", "Stripe-Signature": d.headers["stripe-signature"]},
+        ).json()["status"]
+        for d in deliveries
+    ]
+
+
+def test_refunds_deletions_and_paid_invoices_arrive_by_webhook(sandbox, instance, resources, settings):
+    secret = "whsec_pipelines_test_refunds"
+    target = make_stripe_target(sandbox, instance, secret=secret, customers=3, payments=0)
+    account = _account(target)
+    customers = sorted(source(sandbox, target, "customers"))
+    charge = _admin(
+        sandbox, "POST", f"/accounts/{account}/payments", json={"amount": 10000, "customer": customers[0]}
+    )["charge"]
+    assert _materialize(target, instance, resources).success
+    receiver = StripeWebhookReceiver()
+    try:
+        _admin(
+            sandbox,
+            "POST",
+            f"/accounts/{account}/webhook_endpoints",
+            json={"url": receiver.url, "secret": secret},
+        )
+        _admin(sandbox, "POST", f"/accounts/{account}/refunds", json={"charge": charge["id"], "amount": 2500})
+        httpx.delete(
+            f"{sandbox.stripe}/v1/customers/{customers[1]}",
+            headers={"Authorization": f"Bearer {target.realm['secret_key']}"},
+            timeout=10,
+        ).raise_for_status()
+        _admin(
+            sandbox,
+            "POST",
+            f"/accounts/{account}/invoices/paid",
+            json={"customer": customers[2], "amount": 5000, "currency": "usd"},
+        )
+        # charge.refunded, refund.created, customer.deleted, invoice.paid, invoice.payment_succeeded
+        receiver.wait_for(lambda deliveries: len(deliveries) >= 5, timeout=20)
+    finally:
+        receiver.close()
+    api = _api(settings)
+    assert _deliver_all(api, target, receiver.deliveries) == ["stored"] * 5
+    counts = _apply(target, instance, resources)
+    assert counts["events_applied"] == 4 and counts["events_ignored"] == 1  # invoice.paid
+    (row,) = _rows(
+        target,
+        "select amount_refunded from warehouse.stripe_charges where connection_id = :c and external_id = :i",
+        i=charge["id"],
+    )
+    assert row == (Decimal("25.00"),)
+    assert len(warehouse(target, "refunds")) == 1
+    (deleted,) = _rows(
+        target,
+        "select deleted_at is not null from warehouse.stripe_customers where connection_id = :c "
+        "and external_id = :i",
+        i=customers[1],
+    )
+    assert deleted == (True,)
+    (payment,) = _rows(
+        target,
+        "select p.amount from app.payments p join app.external_refs r on r.entity_id = p.id "
+        "where r.connection_id = :c and r.external_id = :i",
+        i=charge["id"],
+    )
+    assert payment == (Decimal("75.00"),)
+    # A redelivery of all of them is stored as duplicates and changes nothing.
+    assert _deliver_all(api, target, receiver.deliveries) == ["duplicate"] * 5
+    assert _apply(target, instance, resources)["events_applied"] == 0
