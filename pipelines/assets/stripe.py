@@ -68,6 +68,7 @@ def _stream(name: str, asset_key: dg.AssetKey, table, map_record, description: s
         map_record=map_record,
         record_id=lambda payload: str(payload["id"]),
         pages=lambda client, cursor, page_size: client.pages(name, cursor, page_size),
+        window_pages=lambda client, start, page_size: client.created_pages(name, start, page_size),
         is_tombstone=is_deleted,
     )
 

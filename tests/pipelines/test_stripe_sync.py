@@ -663,3 +663,23 @@ def test_refunds_deletions_and_paid_invoices_arrive_by_webhook(sandbox, instance
     # A redelivery of all of them is stored as duplicates and changes nothing.
     assert _deliver_all(api, target, receiver.deliveries) == ["duplicate"] * 5
     assert _apply(target, instance, resources)["events_applied"] == 0
+
+
+def test_a_time_range_backfill_rereads_objects_created_since_its_start(sandbox, instance, resources):
+    target = make_stripe_target(sandbox, instance, payments=10)
+    assert _materialize(target, instance, resources).success
+    cursors = _rows(target, "select stream, cursor from app.sync_state where connection_id = :c order by 1")
+    start = datetime.now(UTC) - timedelta(days=12)
+    result = dg.materialize(
+        stripe.assets,
+        partition_key=target.key,
+        instance=instance,
+        resources=resources,
+        run_config={"ops": {"stripe_sync": {"config": {"start": start.isoformat()}}}},
+    )
+    assert result.success
+    recent = [c for c in source(sandbox, target, "charges").values() if c["created"] >= start.timestamp()]
+    meta = _metadata(result, CHARGES)
+    assert meta["rows_unchanged"] + meta["rows_updated"] == len(recent) > 0
+    after = _rows(target, "select stream, cursor from app.sync_state where connection_id = :c order by 1")
+    assert [r for r in after if r[0] in STREAMS] == [r for r in cursors if r[0] in STREAMS]
