@@ -33,6 +33,7 @@ from sqlalchemy import select, update
 
 from connectors.base import AuthError, PermanentError
 from connectors.stripe.changes import is_deleted
+from connectors.stripe.mapping import STREAM_OF_OBJECT
 from core_api.models.webhooks import WebhookInboxEntry
 from pipelines.assets.stripe import STREAMS_BY_NAME, STRIPE, merge_clients, merge_payments
 from pipelines.connection_tokens import ConnectionTokens
@@ -57,12 +58,18 @@ APPLIED_TYPES = frozenset(
         "invoice.payment_succeeded",
     }
 )
-_STREAM_OF = {"customer": "customers", "charge": "charges", "payment_intent": "payment_intents"}
-_STREAM_OF["refund"] = "refunds"
 
 
 class _DeadEvent(Exception):
     """An event that can never be applied as it is."""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    id: uuid.UUID
+    event_id: str
+    event_type: str | None
+    payload: Any
 
 
 @dataclass
@@ -82,7 +89,7 @@ def _ref(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _fetch(client: Any, account_id: str, entry: Any) -> _Fetched:
+def _fetch(client: Any, account_id: str, entry: _Entry) -> _Fetched:
     fetched = _Fetched(entry.id, entry.event_id, entry.event_type, entry.payload)
     event = entry.payload
     try:
@@ -105,8 +112,8 @@ def _fetch(client: Any, account_id: str, entry: Any) -> _Fetched:
                 wanted.append(("charges", charge))
             if intent := _ref(data_object.get("payment_intent")):
                 wanted.append(("payment_intents", intent))
-        elif kind in _STREAM_OF and _ref(data_object.get("id")):
-            wanted.append((_STREAM_OF[kind], _ref(data_object.get("id"))))
+        elif kind in STREAM_OF_OBJECT and _ref(data_object.get("id")):
+            wanted.append((STREAM_OF_OBJECT[kind], _ref(data_object.get("id"))))
         else:
             raise _DeadEvent(f"event about a {kind!r} object")
         seen: set[tuple[str, str]] = set()
@@ -208,14 +215,6 @@ def apply_pending_events(
             counts |= merge_clients(session, tenant, connection_id)
             counts |= merge_payments(session, tenant, connection_id)
     return counts
-
-
-@dataclass(frozen=True)
-class _Entry:
-    id: uuid.UUID
-    event_id: str
-    event_type: str | None
-    payload: Any
 
 
 class _DeadLetterStream:

@@ -270,6 +270,9 @@ def test_a_429_storm_converges_without_a_failed_run(sandbox, instance):
     target = make_stripe_target(sandbox, instance, customers=30, payments=60)
     account = _account(target)
     _admin(sandbox, "PUT", f"/accounts/{account}/limits", json={"read_per_second": 3})
+    # A few 429s with Retry-After and 5xx answers on top of the limiter (faults are by account).
+    _admin(sandbox, "POST", "/faults", json={"kind": "429", "realm": account, "times": 3, "retry_after": 1})
+    _admin(sandbox, "POST", "/faults", json={"kind": "503", "realm": account, "path_contains": "/v1/charges"})
     resources = {
         "db": FirmsyncDatabase(),
         # The client's own bucket assumes Stripe's 25/s test limit: the account's 3/s answers 429s.
@@ -278,6 +281,8 @@ def test_a_429_storm_converges_without_a_failed_run(sandbox, instance):
     result = _materialize(target, instance, resources)
     assert result.success
     assert stats(sandbox, target)["throttled"] > 0
+    # Every injected fault was met, and retried past.
+    assert not [f for f in _admin(sandbox, "GET", "/faults")["faults"] if f["realm"] == account]
     for stream in STREAMS:
         assert warehouse(target, stream) == source(sandbox, target, stream), stream
 
