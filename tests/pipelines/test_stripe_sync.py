@@ -527,15 +527,7 @@ def test_a_webhook_event_of_another_account_is_dead_lettered(sandbox, instance, 
         "created": int(time.time()),
         "data": {"object": {"id": "ch_1Other", "object": "charge"}},
     }
-    with tenant_session(target.tenant) as session:
-        session.execute(
-            text(
-                "insert into app.webhook_inbox (id, firm_id, connection_id, provider, event_id, event_type, "
-                "payload) values (gen_random_uuid(), :f, :c, 'stripe', :e, 'charge.succeeded', "
-                "cast(:p as jsonb))"
-            ),
-            {"f": target.tenant.firm_id, "c": target.connection_id, "e": event["id"], "p": json.dumps(event)},
-        )
+    _store(target, event)
     counts = _apply(target, instance, resources)
     assert counts["events_dead_lettered"] == 1
     ((status, error),) = [(s, e) for _, _, s, e in _inbox(target)]
@@ -688,3 +680,56 @@ def test_a_time_range_backfill_rereads_objects_created_since_its_start(sandbox, 
     assert meta["rows_unchanged"] + meta["rows_updated"] == len(recent) > 0
     after = _rows(target, "select stream, cursor from app.sync_state where connection_id = :c order by 1")
     assert [r for r in after if r[0] in STREAMS] == [r for r in cursors if r[0] in STREAMS]
+
+
+def test_two_runs_applying_the_same_events_at_once_apply_each_once(sandbox, instance, resources):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipelines.stripe_webhooks import apply_pending_events
+
+    target = make_stripe_target(sandbox, instance, customers=1, payments=0)
+    account = _account(target)
+    (customer,) = source(sandbox, target, "customers")
+    _admin(sandbox, "POST", f"/accounts/{account}/payments", json={"amount": 1234, "customer": customer})
+    events = httpx.get(
+        f"{sandbox.stripe}/v1/events",
+        params={"limit": 10},
+        headers={"Authorization": f"Bearer {target.realm['secret_key']}"},
+        timeout=10,
+    ).json()["data"]
+    for event in events:  # what the intake would have stored
+        _store(target, event)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(
+            pool.map(
+                lambda _: apply_pending_events(FirmsyncDatabase(), resources["stripe"], target.connection_id),
+                range(2),
+            )
+        )
+    applied = sum(r["events_applied"] for r in runs)
+    handled = sum(r["events_applied"] + r["events_ignored"] for r in runs)
+    assert handled == len(events) and applied == len(events) - 1  # payment_intent.created is ignored
+    payments = _rows(
+        target,
+        "select p.amount, p.version from app.payments p join app.external_refs r on r.entity_id = p.id "
+        "where r.connection_id = :c",
+    )
+    assert payments == [(Decimal("12.34"), 1)]
+
+
+def _store(target, event: dict) -> None:
+    """An inbox row as the intake stores a verified event."""
+    with tenant_session(target.tenant) as session:
+        session.execute(
+            text(
+                "insert into app.webhook_inbox (id, firm_id, connection_id, provider, event_id, "
+                "event_type, payload) values (gen_random_uuid(), :f, :c, 'stripe', :e, :t, cast(:p as jsonb))"
+            ),
+            {
+                "f": target.tenant.firm_id,
+                "c": target.connection_id,
+                "e": event["id"],
+                "t": event["type"],
+                "p": json.dumps(event),
+            },
+        )
