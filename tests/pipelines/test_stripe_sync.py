@@ -733,3 +733,23 @@ def _store(target, event: dict) -> None:
                 "p": json.dumps(event),
             },
         )
+
+
+def test_a_sweep_syncs_many_stripe_connections_in_one_run(sandbox, instance, resources):
+    targets = [make_stripe_target(sandbox, instance, customers=3, payments=5, seed=s) for s in (1, 2)]
+    result = stripe.sweep_job.execute_in_process(
+        instance=instance,
+        resources=resources,
+        run_config={"ops": {"stripe_sweep": {"config": {"connection_ids": [t.key for t in targets]}}}},
+    )
+    assert result.success
+    for target in targets:
+        for stream in STREAMS:
+            assert warehouse(target, stream) == source(sandbox, target, stream), stream
+        (payments,) = _rows(
+            target,
+            "select count(*) from app.payments p join app.external_refs r on r.entity_id = p.id "
+            "where r.connection_id = :c and p.deleted_at is null",
+        )
+        charges = source(sandbox, target, "charges").values()
+        assert payments == (sum(1 for c in charges if c["amount_refunded"] < c["amount"]),)
