@@ -44,6 +44,7 @@ from pipelines.sync_status import mark_connection
 
 PROVIDER = "stripe"
 DEAD_LETTER_STREAM = "webhook_events"
+BATCH = 500  # events applied per transaction (one merge per batch)
 APPLIED_TYPES = frozenset(
     {
         "customer.created",
@@ -134,11 +135,13 @@ def _fetch(client: Any, account_id: str, entry: _Entry) -> _Fetched:
 
 
 def apply_pending_events(
-    db: FirmsyncDatabase, client_factory: Any, connection_id: uuid.UUID, *, limit: int = 500
+    db: FirmsyncDatabase, client_factory: Any, connection_id: uuid.UUID, *, limit: int = BATCH
 ) -> dict[str, int]:
     """Apply the connection's pending Stripe events (oldest first, up to `limit`); returns counts."""
     tenant, connection = db.connection(connection_id)
-    counts = dict.fromkeys(("events_applied", "events_ignored", "events_dead_lettered", "events_skipped"), 0)
+    counts = dict.fromkeys(
+        ("events_read", "events_applied", "events_ignored", "events_dead_lettered", "events_skipped"), 0
+    )
     with db.tenant(tenant) as session:
         pending = session.execute(
             select(WebhookInboxEntry)
@@ -154,6 +157,7 @@ def apply_pending_events(
         entries = [
             _Entry(e.id, e.event_id, e.event_type, e.payload) for e in pending
         ]  # detached copies: the session closes before Stripe is called
+    counts["events_read"] = len(entries)
     if not entries:
         return counts
     tokens = ConnectionTokens(db, tenant, connection_id, STRIPE.credentials_model)
@@ -248,9 +252,19 @@ def _write(session, tenant, connection_id, stream_name: str, payload: dict[str, 
     description="Apply the connection's pending Stripe webhook events, each exactly once.",
 )
 def stripe_apply_webhooks(context):
-    counts = apply_pending_events(
-        context.resources.db, context.resources.stripe, uuid.UUID(context.partition_key)
-    )
+    connection_id = uuid.UUID(context.partition_key)
+    counts: dict[str, int] = {}
+    while True:  # batches of BATCH events, until the connection has none pending
+        batch = apply_pending_events(
+            context.resources.db, context.resources.stripe, connection_id, limit=BATCH
+        )
+        for key, value in batch.items():
+            if key.startswith("events_"):
+                counts[key] = counts.get(key, 0) + value
+            else:
+                counts[key] = value  # the last merge's counts
+        if batch["events_read"] < BATCH or batch["events_skipped"] == batch["events_read"]:
+            break  # all done, or another run holds the rest
     context.log.info("stripe webhook events for %s: %s", context.partition_key, counts)
     return dg.Output(counts, metadata=counts)
 

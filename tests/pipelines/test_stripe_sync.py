@@ -753,3 +753,25 @@ def test_a_sweep_syncs_many_stripe_connections_in_one_run(sandbox, instance, res
         )
         charges = source(sandbox, target, "charges").values()
         assert payments == (sum(1 for c in charges if c["amount_refunded"] < c["amount"]),)
+
+
+def test_one_webhook_run_applies_every_pending_event_batch_by_batch(
+    sandbox, instance, resources, monkeypatch
+):
+    import pipelines.stripe_webhooks as webhooks
+
+    monkeypatch.setattr(webhooks, "BATCH", 2)
+    target = make_stripe_target(sandbox, instance, customers=5, payments=0)
+    events = httpx.get(
+        f"{sandbox.stripe}/v1/events",
+        params={"limit": 10},
+        headers={"Authorization": f"Bearer {target.realm['secret_key']}"},
+        timeout=10,
+    ).json()["data"]
+    assert len(events) == 5
+    for event in events:
+        _store(target, event)
+    counts = _apply(target, instance, resources)
+    assert counts["events_read"] == 5 and counts["events_applied"] == 5
+    assert len(warehouse(target, "customers")) == 5
+    assert {status for _, _, status, _ in _inbox(target)} == {"processed"}
