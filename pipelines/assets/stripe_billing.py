@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import text
+
 from connectors.stripe.mapping import charge_to_payment
 from pipelines import billing_merge
 from pipelines.billing_merge import CENT, Allocations, PaymentSource, rows
@@ -205,6 +207,9 @@ class _Payments:
 
 def merge_payments(session, tenant, connection_id) -> dict[str, int]:
     feed = _Payments(session, connection_id, tenant.firm_id)
+    # Hash joins for the set-based reads: a fresh load has no statistics yet (see stripe.merge_clients).
+    # (SET LOCAL: an error rolls the transaction back, and the setting with it.)
+    session.execute(text("set local enable_nestloop = off"))
     counts = billing_merge.merge_payments(
         session,
         tenant,
@@ -214,6 +219,7 @@ def merge_payments(session, tenant, connection_id) -> dict[str, int]:
         sources=feed.sources,
         allocations=feed.allocations,
     )
+    session.execute(text("set local enable_nestloop = on"))
     return counts | feed.counts
 
 
