@@ -1,8 +1,9 @@
 """The demo firm `make run` creates: an admin user and QuickBooks and Xero connections to the sandbox, a
 staff member (`demo.staff@firmsync.example`) whose Google Calendar is the sandbox's demo Google user and
 whose Microsoft 365 calendar is the sandbox's demo Microsoft user, the sandbox's demo Salesforce org — the
-https ones over the sandbox's TLS port with its CA bundle from settings — and a Slack connection to the
-sandbox's demo workspace posting notifications to #firmsync-alerts.
+https ones over the sandbox's TLS port with its CA bundle from settings — a Slack connection to the
+sandbox's demo workspace posting notifications to #firmsync-alerts, and the sandbox's demo Stripe account
+(its webhooks point at this API).
 
 The sandbox's demo books overlap on purpose (its first 20 Xero contacts are the first 20 active
 QuickBooks customers): synced, they become 20 clients with two external references each.
@@ -37,6 +38,7 @@ DEMO_SLACK_CHANNEL = "firmsync-alerts"  # one of its SANDBOX_SLACK_DEMO_CHANNELS
 # The sandbox's SANDBOX_MICROSOFT_DEMO_TENANT_ID and _DEMO_USER_ID (its UPN is the staff address).
 DEMO_MICROSOFT_TENANT = "b7c1e2f3-4a5d-4e6f-8a9b-0c1d2e3f4a5b"
 DEMO_MICROSOFT_USER = "0e5a9c3d-7b21-4f8e-a6d4-3c2b1a0f9e8d"
+DEMO_STRIPE_ACCOUNT = "acct_1FirmsyncDemo0001"  # the sandbox's SANDBOX_STRIPE_DEMO_ACCOUNT_ID
 
 
 def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
@@ -91,6 +93,8 @@ def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
             _connect_slack(session, repo, sandbox_url)
         if repo.find_account("microsoft_calendar", DEMO_STAFF_EMAIL) is None:
             _connect_microsoft_calendar(session, repo, sandbox_url, settings)
+        if repo.find_account("stripe", DEMO_STRIPE_ACCOUNT) is None:
+            _connect_stripe(session, repo, sandbox_url, settings)
     return tenant.firm_id
 
 
@@ -298,3 +302,40 @@ def _connect_microsoft_calendar(
     seal_credentials(connection, credentials)
     repo.add(connection)
     log.info("demo Microsoft 365 calendar connection created for %s", DEMO_STAFF_EMAIL)
+
+
+def _connect_stripe(session, repo: ConnectionRepository, sandbox_url: str, settings: Settings) -> None:
+    """The sandbox's demo Stripe account (its fixed test key, read from the sandbox's admin API), and a
+    webhook endpoint there that signs its deliveries to this connection's URL with a new secret."""
+    import secrets
+
+    from connectors import registry
+
+    spec = registry.get_connector("stripe")
+    base = f"{sandbox_url.rstrip('/')}/stripe"
+    account = (
+        httpx.get(f"{base}/_sandbox/accounts/{DEMO_STRIPE_ACCOUNT}", timeout=10).raise_for_status().json()
+    )
+    signing_secret = "whsec_" + secrets.token_urlsafe(24)
+    config = spec.config_model.model_validate(
+        {"account_id": DEMO_STRIPE_ACCOUNT, "api_base_url": base, "account_label": account["name"]}
+    )
+    credentials = spec.credentials_model.model_validate(
+        {"api_key": account["secret_key"], "webhook_signing_secret": signing_secret}
+    )
+    connection = Connection(
+        provider="stripe",
+        account_id=DEMO_STRIPE_ACCOUNT,
+        display_name="Stripe (sandbox)",
+        config=config.model_dump(mode="json"),
+    )
+    seal_credentials(connection, credentials)
+    repo.add(connection)
+    session.flush()
+    api = (settings.webhook_public_base_url or settings.app_url).rstrip("/")
+    httpx.post(
+        f"{base}/_sandbox/accounts/{DEMO_STRIPE_ACCOUNT}/webhook_endpoints",
+        json={"url": f"{api}/webhooks/stripe/{connection.id}", "secret": signing_secret},
+        timeout=10,
+    ).raise_for_status()
+    log.info("demo Stripe connection created for account %s", DEMO_STRIPE_ACCOUNT)

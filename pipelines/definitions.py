@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.calendar_push_jobs import CALENDAR_PUSH_JOBS, calendar_push
-from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, VENDORS
+from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, VENDORS, WEBHOOK_JOBS
 from pipelines.maintenance import reprocess_dead_letters_job
 from pipelines.push_crm import crm_outbox_push, salesforce_push_job
 from pipelines.push_jobs import PUSH_JOBS, outbox_push, push_failures
@@ -17,6 +17,7 @@ from pipelines.resources import (
     QuickBooksApi,
     SalesforceApi,
     SlackApi,
+    StripeApi,
     XeroApi,
 )
 from pipelines.schedules import SCHEDULES
@@ -34,6 +35,7 @@ defs = dg.Definitions(
         *CALENDAR_PUSH_JOBS.values(),
         salesforce_push_job,
         slack_notify_job,
+        *WEBHOOK_JOBS.values(),
     ],
     sensors=[
         connection_partitions,
@@ -56,6 +58,7 @@ defs = dg.Definitions(
         "microsoft_calendar": MicrosoftCalendarApi(),
         "salesforce": SalesforceApi(),
         "slack": SlackApi(),
+        "stripe": StripeApi(),
     },
     # One process per run, not per step: a connection's steps run one after another anyway (sync, then
     # checks, then merges), and a process per step costs seconds of start-up and ~150 MB each (ADR 0010).

@@ -14,6 +14,7 @@ microsoft_calendar_connections = dg.DynamicPartitionsDefinition(name="microsoft_
 active_directory_connections = dg.DynamicPartitionsDefinition(name="active_directory_connections")
 salesforce_connections = dg.DynamicPartitionsDefinition(name="salesforce_connections")
 slack_connections = dg.DynamicPartitionsDefinition(name="slack_connections")  # notification delivery
+stripe_connections = dg.DynamicPartitionsDefinition(name="stripe_connections")
 
 BY_PROVIDER: dict[str, dg.DynamicPartitionsDefinition] = {
     "quickbooks": quickbooks_connections,
@@ -23,4 +24,5 @@ BY_PROVIDER: dict[str, dg.DynamicPartitionsDefinition] = {
     "active_directory": active_directory_connections,
     "salesforce": salesforce_connections,
     "slack": slack_connections,
+    "stripe": stripe_connections,
 }

@@ -254,3 +254,46 @@ class MicrosoftCalendarApi(dg.ConfigurableResource):
             ),
             timeout=self.timeout_seconds,
         )
+
+
+class StripeApi(dg.ConfigurableResource):
+    """Builds the Stripe reader for one connection (one account) through the official SDK.
+
+    Stripe's limiter is per account (100 reads/s live, 25/s test): each client's token bucket is sized from
+    the key's mode (or the connection's `reads_per_second`) and shared by every client of that account in
+    the process. The SDK retries network errors and 5xx itself (`max_network_retries`); the client retries
+    429s and whatever the SDK gave up on with jittered backoff (`max_attempts`, Retry-After honoured).
+    """
+
+    timeout_seconds: float = 30.0
+    max_attempts: int = 8
+    retry_base_delay_seconds: float = 0.5
+    retry_max_delay_seconds: float = 20.0
+    max_network_retries: int = 2
+    page_size: int = 100  # Stripe's largest `limit`
+    reads_per_second: int | None = None  # None: Stripe's published limit for the key's mode
+
+    def client(self, config: dict, credentials: dict, on_tokens):
+        from connectors.base import RetryPolicy
+        from connectors.stripe.changes import StripeChangeReader
+        from connectors.stripe.client import StripeAccountClient
+        from connectors.stripe.config import StripeConfig, StripeCredentials
+
+        parsed = StripeConfig.model_validate(config)
+        if self.reads_per_second is not None and parsed.reads_per_second is None:
+            parsed = parsed.model_copy(update={"reads_per_second": self.reads_per_second})
+        return StripeChangeReader(
+            StripeAccountClient(
+                parsed,
+                StripeCredentials.model_validate(credentials),
+                on_tokens=on_tokens,
+                retry_policy=RetryPolicy(
+                    max_attempts=self.max_attempts,
+                    base_delay=self.retry_base_delay_seconds,
+                    max_delay=self.retry_max_delay_seconds,
+                    max_retry_after=120.0,
+                ),
+                timeout=self.timeout_seconds,
+                max_network_retries=self.max_network_retries,
+            )
+        )

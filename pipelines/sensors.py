@@ -15,7 +15,7 @@ from core_api.connections.repository import (
     system_pending_webhooks,
 )
 from pipelines.factory import FULL_REFRESH_TAG, REQUEST_TAG
-from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS
+from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, WEBHOOK_JOBS
 from pipelines.notifications import notify_failure
 from pipelines.partitions import BY_PROVIDER
 from pipelines.resources import FirmsyncDatabase
@@ -99,8 +99,9 @@ def sync_requests(context: dg.SensorEvaluationContext, db: FirmsyncDatabase):
     name="webhook_inbox",
     minimum_interval_seconds=10,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    jobs=list(SYNC_JOBS.values()),
-    description="A vendor event in app.webhook_inbox launches an incremental sync of its connection.",
+    jobs=[*SYNC_JOBS.values(), *WEBHOOK_JOBS.values()],
+    description="A vendor event in app.webhook_inbox launches an incremental sync of its connection (or, for "
+    "vendors in WEBHOOK_JOBS, a run that applies its events).",
 )
 def webhook_inbox(context: dg.SensorEvaluationContext, db: FirmsyncDatabase):
     with db.system() as session:
@@ -118,7 +119,7 @@ def webhook_inbox(context: dg.SensorEvaluationContext, db: FirmsyncDatabase):
             dg.RunRequest(
                 # One run per connection per burst of events: the key names the newest event it covers.
                 run_key=f"webhook:{connection_id}:{seq}",
-                job_name=SYNC_JOBS[provider].name,
+                job_name=(WEBHOOK_JOBS.get(provider) or SYNC_JOBS[provider]).name,
                 partition_key=str(connection_id),
                 tags={TRIGGER_TAG: "webhook"},
             )

@@ -481,6 +481,8 @@ def reprocess_dead_letters(
         now = datetime.now(UTC)
         for letter in letters:
             stream = by_stream.get(letter.stream)
+            if stream is None:
+                continue  # not a stream's record (e.g. a Stripe webhook event): left for an operator
             try:
                 row, kids = _mapped(stream, letter.payload, tenant, connection_id, now)
                 if stream.tombstone(letter.payload):

@@ -9,6 +9,7 @@ from core_api.models import (
     warehouse_crm,
     warehouse_directory,
     warehouse_microsoft_calendar,
+    warehouse_stripe,
     webhooks,
 )
 from core_api.models.audit import AuditEntry, OutboxEntry
@@ -47,6 +48,7 @@ FIRM_SCOPED_TABLES = [
     *warehouse_microsoft_calendar.FIRM_SCOPED,
     *warehouse_directory.FIRM_SCOPED,
     *warehouse_crm.FIRM_SCOPED,
+    *warehouse_stripe.FIRM_SCOPED,
 ]
 
 __all__ = [

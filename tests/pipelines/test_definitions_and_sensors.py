@@ -50,6 +50,7 @@ def test_definitions_load_and_every_job_resolves():
         "active_directory_full_refresh",
         "microsoft_calendar_sweep",
         "salesforce_sweep",
+        "stripe_sweep",
     }
     spec = defs.get_assets_def(dg.AssetKey(["quickbooks", "customers"]))
     assert spec.partitions_def == quickbooks_connections

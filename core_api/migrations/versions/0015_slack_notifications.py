@@ -1,7 +1,7 @@
 """Slack notifications through the outbox: one function queues them, a trigger tells of paid invoices (issue 6)
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-02 13:30:00
 
 `app.queue_notification(firm, event, entity, text)` writes one outbox row (entity `notification`) per live
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | tuple[str, ...] | None = "0013"
+down_revision: str | tuple[str, ...] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

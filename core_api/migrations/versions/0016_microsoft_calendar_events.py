@@ -1,7 +1,7 @@
 """Microsoft 365 calendar events in the warehouse (issue 6, part 2)
 
 Revision ID: 0016
-Revises: 0017
+Revises: 0015
 Create Date: 2026-12-02 13:30:00
 
 warehouse.microsoft_calendar_events mirrors `connectors.microsoft_calendar.mapping.EVENT_COLUMNS`, keyed by
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from core_api.migration_helpers import secure_warehouse_table
 
 revision: str = "0016"
-down_revision: str | tuple[str, ...] | None = "0017"
+down_revision: str | tuple[str, ...] | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Salesforce accounts, contacts, leads and opportunities in the warehouse (issue 6)
 
 Revision ID: 0017
-Revises: 0012
+Revises: 0016
 Create Date: 2026-12-02 13:30:00
 
 warehouse.salesforce_{accounts,contacts,leads,opportunities} mirror the column lists of
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from core_api.migration_helpers import secure_warehouse_table
 
 revision: str = "0017"
-down_revision: str | tuple[str, ...] | None = "0015"
+down_revision: str | tuple[str, ...] | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
