@@ -145,12 +145,22 @@ def test_make_run_stack_end_to_end(tmp_path):
 
         # The demo firm comes connected to the sandbox's demo company in QuickBooks (a few hundred customers)
         # and its demo organisation in Xero (the same first 20 clients, and others); its staff member's
-        # calendar is the sandbox's demo Google user.
+        # calendars are the sandbox's demo Google and Microsoft users; its CRM is the sandbox's demo
+        # Salesforce org and its payments the demo Stripe account (Microsoft and Salesforce over the
+        # sandbox's https port, trusted through its CA); its alerts go to the demo Slack workspace.
         demo = {
             c["provider"]: c["id"]
             for c in httpx.get(f"{stack.api}/api/v1/connections", headers=headers).json()["items"]
         }
-        assert sorted(demo) == ["google_calendar", "quickbooks", "xero"]
+        assert sorted(demo) == [
+            "google_calendar",
+            "microsoft_calendar",
+            "quickbooks",
+            "salesforce",
+            "slack",
+            "stripe",
+            "xero",
+        ]
 
         # "Connect Xero" works out of the box: the flow starts at the sandbox, which redirects back here.
         started = httpx.post(f"{stack.api}/api/v1/connections/oauth/xero/start", json={}, headers=headers)
@@ -182,6 +192,10 @@ def test_make_run_stack_end_to_end(tmp_path):
         _sync_and_wait(stack, headers, demo["quickbooks"])
         _sync_and_wait(stack, headers, demo["xero"])
         _sync_and_wait(stack, headers, demo["google_calendar"])
+        for provider in ("microsoft_calendar", "salesforce", "stripe"):
+            _sync_and_wait(stack, headers, demo[provider])  # (a cadence sweep may have synced it first)
+            state = httpx.get(f"{stack.api}/api/v1/connections/{demo[provider]}", headers=headers).json()
+            assert (state["status"], state["last_sync"]["status"]) == ("active", "succeeded"), state
         second_request = _sync_and_wait(stack, headers, second)
         # Every stream's records count: the 25 customers plus the company's starting items and accounts
         # (a new sandbox company has no sales yet), as the sandbox itself reports them.
