@@ -38,7 +38,7 @@ slapd:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slapd ldap-utils; \
 	fi
 
-run: install
+run: install slapd
 	$(PY) deploy/local/stack.py
 
 lint: install

@@ -3,7 +3,8 @@ staff member (`demo.staff@firmsync.example`) whose Google Calendar is the sandbo
 whose Microsoft 365 calendar is the sandbox's demo Microsoft user, the sandbox's demo Salesforce org — the
 https ones over the sandbox's TLS port with its CA bundle from settings — a Slack connection to the
 sandbox's demo workspace posting notifications to #firmsync-alerts, and the sandbox's demo Stripe account
-(its webhooks point at this API).
+(its webhooks point at this API). When `make run` started its directory server (slapd playing Active
+Directory), the firm's members are provisioned from its demo domain too.
 
 The sandbox's demo books overlap on purpose (its first 20 Xero contacts are the first 20 active
 QuickBooks customers): synced, they become 20 clients with two external references each.
@@ -95,6 +96,11 @@ def seed_demo(settings: Settings, *, sandbox_url: str) -> uuid.UUID:
             _connect_microsoft_calendar(session, repo, sandbox_url, settings)
         if repo.find_account("stripe", DEMO_STRIPE_ACCOUNT) is None:
             _connect_stripe(session, repo, sandbox_url, settings)
+        if (
+            settings.demo_directory
+            and repo.find_account("active_directory", _directory_account(settings)) is None
+        ):
+            _connect_active_directory(repo, settings)
     return tenant.firm_id
 
 
@@ -339,3 +345,29 @@ def _connect_stripe(session, repo: ConnectionRepository, sandbox_url: str, setti
         timeout=10,
     ).raise_for_status()
     log.info("demo Stripe connection created for account %s", DEMO_STRIPE_ACCOUNT)
+
+
+def _directory_account(settings: Settings) -> str:
+    from connectors import registry
+
+    spec = registry.get_connector("active_directory")
+    return spec.account_id(spec.config_model.model_validate(settings.demo_directory["config"]))
+
+
+def _connect_active_directory(repo: ConnectionRepository, settings: Settings) -> None:
+    """The demo domain `make run` serves with slapd (deploy/local/directory_server.py), over LDAPS verified
+    against its CA; its mapped groups make the firm's partner, manager, staff and billing members."""
+    from connectors import registry
+
+    spec = registry.get_connector("active_directory")
+    config = spec.config_model.model_validate(settings.demo_directory["config"])
+    credentials = spec.credentials_model.model_validate(settings.demo_directory["credentials"])
+    connection = Connection(
+        provider="active_directory",
+        account_id=spec.account_id(config),
+        display_name="Active Directory (demo domain)",
+        config=config.model_dump(mode="json"),
+    )
+    seal_credentials(connection, credentials)
+    repo.add(connection)
+    log.info("demo Active Directory connection created for %s", connection.account_id)

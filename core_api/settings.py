@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     # file that trusts it; the demo firm's connections to those vendors carry it as their ca_bundle.
     sandbox_tls_url: str = "https://localhost:8943"
     sandbox_ca_bundle: str | None = None
+    # The demo firm's Active Directory: `make run` starts slapd playing a domain and sets this to the
+    # connection body ({"config": …, "credentials": …}); unset, the demo firm has no directory connection.
+    demo_directory: dict[str, Any] | None = None
     cors_origins: list[str] = []
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
@@ -96,7 +100,7 @@ class Settings(BaseSettings):
                 raise ValueError("each key must be a url-safe base64 32-byte Fernet key") from exc
         return value
 
-    @field_validator("webhook_public_base_url", mode="before")
+    @field_validator("webhook_public_base_url", "demo_directory", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

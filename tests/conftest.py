@@ -106,9 +106,9 @@ def sandbox(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def ldap_server():
-    """A real OpenLDAP slapd playing an Active Directory domain (tests/support/ldap_server.py); tests each
+    """A real OpenLDAP slapd playing an Active Directory domain (deploy/local/directory_server.py); tests each
     take their own OU of it with `ldap_server.new_tree()`."""
-    from tests.support.ldap_server import LdapServer
+    from deploy.local.directory_server import LdapServer
 
     server = LdapServer()
     yield server

@@ -35,6 +35,8 @@ class Ports:
     webserver: int = int(os.environ.get("DAGSTER_WEBSERVER_PORT", 3000))
     grpc: int = int(os.environ.get("DAGSTER_GRPC_PORT", 4266))
     moto: int = int(os.environ.get("MOTO_PORT", 8901))
+    ldap: int = int(os.environ.get("LDAP_PORT", 8389))
+    ldaps: int = int(os.environ.get("LDAPS_PORT", 8636))
 
 
 @dataclass
@@ -161,6 +163,25 @@ class Stack:
             self.embedded.stop()  # type: ignore[attr-defined]
             self.embedded = None
 
+    def directory(self) -> None:
+        """The demo firm's Active Directory: Debian's slapd playing a domain (directory_server.py),
+        its data kept under the data dir. Without slapd (`make slapd` installs it): no demo directory."""
+        from deploy.local.directory_server import SLAPD, LdapServer, seed_demo_domain
+
+        if not os.access(SLAPD, os.X_OK):
+            step("slapd is not installed: the demo firm gets no Active Directory connection (make slapd)")
+            return
+        step(
+            f"starting directory server (slapd playing Active Directory) on ldaps://127.0.0.1:{self.ports.ldaps}"
+        )
+        server = LdapServer(
+            directory=self.data_dir / "ldap", port=self.ports.ldap, ldaps_port=self.ports.ldaps
+        )
+        self.children.append(("directory", server.proc))
+        body = seed_demo_domain(server)
+        server.directory_writer.close()
+        self.env["FIRMSYNC_DEMO_DIRECTORY"] = json.dumps(body)
+
     def s3(self) -> None:
         """Documents' S3: moto in server mode, unless FIRMSYNC_S3_ENDPOINT_URL names another endpoint."""
         if self.env.get("FIRMSYNC_S3_ENDPOINT_URL"):
@@ -218,6 +239,7 @@ class Stack:
             str(tls_dir),
         )
         self.wait_http("sandbox", f"{sandbox_url}/healthz")
+        self.directory()
         self.run_once(
             "seed demo firm", py, "-m", "core_api.manage", "seed-demo", "--sandbox-url", sandbox_url
         )
@@ -278,6 +300,8 @@ class Stack:
                 f"  Sandbox    http://127.0.0.1:{self.ports.sandbox}  (https://localhost:{self.ports.sandbox_tls},"
                 f" CA {self.data_dir / 'sandbox-tls' / 'ca.pem'})",
                 f"  Log in     POST /api/v1/auth/login  email={email}  password={password}",
+                f"  Directory  ldaps://127.0.0.1:{self.ports.ldaps} (slapd playing Active Directory; CA in"
+                f" {self.data_dir / 'ldap' / 'tls' / 'ca.pem'})",
                 f"  Data       {self.data_dir}   logs: {self.data_dir / 'logs'}",
                 "Press Ctrl-C to stop everything.",
                 "",

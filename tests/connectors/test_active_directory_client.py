@@ -21,7 +21,8 @@ from connectors.active_directory import (
 )
 from connectors.active_directory.client import dump_cursor, translate
 from connectors.base import AuthError, CursorExpiredError, PermanentError, RetryPolicy, TransientError
-from tests.support.ldap_server import LdapServer, _write_tls
+from connectors.sandbox.common.tls import ensure_certificates
+from deploy.local.directory_server import LdapServer
 from tests.support.tcp_proxy import DroppingProxy
 
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
@@ -78,7 +79,7 @@ def test_ldaps_and_starttls_are_verified_against_the_ca(ldap_server, tmp_path):
         client.check()
         assert client._connection.tls_started and not client._connection.server.ssl
 
-    other_ca, _, _ = _write_tls(tmp_path)  # a CA that did not sign the server's certificate
+    other_ca = ensure_certificates(tmp_path).ca_cert  # a CA that did not sign the server's certificate
     for overrides in ({}, starttls):
         with (
             _client(ldap_server, tree, ca_bundle=str(other_ca), **overrides) as client,

@@ -133,6 +133,8 @@ def test_make_run_stack_end_to_end(tmp_path):
             "DAGSTER_WEBSERVER_PORT",
             "DAGSTER_GRPC_PORT",
             "MOTO_PORT",
+            "LDAP_PORT",
+            "LDAPS_PORT",
         )
     }
     data_dir = tmp_path / "data"
@@ -147,12 +149,14 @@ def test_make_run_stack_end_to_end(tmp_path):
         # and its demo organisation in Xero (the same first 20 clients, and others); its staff member's
         # calendars are the sandbox's demo Google and Microsoft users; its CRM is the sandbox's demo
         # Salesforce org and its payments the demo Stripe account (Microsoft and Salesforce over the
-        # sandbox's https port, trusted through its CA); its alerts go to the demo Slack workspace.
+        # sandbox's https port, trusted through its CA); its alerts go to the demo Slack workspace; its
+        # members come from the demo domain of the directory server (slapd playing Active Directory).
         demo = {
             c["provider"]: c["id"]
             for c in httpx.get(f"{stack.api}/api/v1/connections", headers=headers).json()["items"]
         }
         assert sorted(demo) == [
+            "active_directory",
             "google_calendar",
             "microsoft_calendar",
             "quickbooks",
@@ -192,10 +196,17 @@ def test_make_run_stack_end_to_end(tmp_path):
         _sync_and_wait(stack, headers, demo["quickbooks"])
         _sync_and_wait(stack, headers, demo["xero"])
         _sync_and_wait(stack, headers, demo["google_calendar"])
-        for provider in ("microsoft_calendar", "salesforce", "stripe"):
+        for provider in ("microsoft_calendar", "salesforce", "stripe", "active_directory"):
             _sync_and_wait(stack, headers, demo[provider])  # (a cadence sweep may have synced it first)
             state = httpx.get(f"{stack.api}/api/v1/connections/{demo[provider]}", headers=headers).json()
             assert (state["status"], state["last_sync"]["status"]) == ("active", "succeeded"), state
+        # The directory's mapped groups made the firm's members, with their roles.
+        members = httpx.get(f"{stack.api}/api/v1/team/members", params={"limit": 100}, headers=headers).json()
+        roles = {m["email"]: m["role"] for m in members["items"]}
+        assert (
+            roles["maya.patel@firmsync.example"] == "partner"
+            and roles["lea.moreau@firmsync.example"] == "billing"
+        )
         second_request = _sync_and_wait(stack, headers, second)
         # Every stream's records count: the 25 customers plus the company's starting items and accounts
         # (a new sandbox company has no sales yet), as the sandbox itself reports them.

@@ -1,5 +1,6 @@
-"""The Active Directory assets, materialised for real: slapd playing a domain (tests/support/ldap_server.py)
-over LDAPS → warehouse.active_directory_users / _groups → the firm's app.users and app.memberships."""
+"""The Active Directory assets, materialised for real: slapd playing a domain
+(deploy/local/directory_server.py) over LDAPS → warehouse.active_directory_users / _groups → the firm's
+app.users and app.memberships."""
 
 from __future__ import annotations
 
@@ -369,3 +370,38 @@ def test_a_refused_bind_fails_fast_and_marks_the_connection(
     assert (status, outcome) == ("needs_reauth", "failed")
     assert "invalidCredentials" in error and "an-old-password" not in error
     assert _members(target) == {}
+
+
+def test_the_demo_firm_is_provisioned_from_make_runs_demo_domain(
+    database_url, sandbox, ldap_server, instance, ad_resources, settings
+):
+    """`make run` starts slapd with the demo domain (deploy/local/directory_server.py) and hands its
+    connection body to the demo seeding: the demo firm's members come from its mapped groups."""
+    from core_api.demo import seed_demo
+    from core_api.tenancy import issue_tenant_context
+    from deploy.local.directory_server import seed_demo_domain
+
+    body = seed_demo_domain(ldap_server)
+    assert seed_demo_domain(ldap_server) == body  # the domain is seeded once; a restart finds it
+    configured = settings.model_copy(update={"demo_directory": body})
+    firm_id = seed_demo(configured, sandbox_url=sandbox.url)
+    assert seed_demo(configured, sandbox_url=sandbox.url) == firm_id  # idempotent: still one connection
+    tenant = issue_tenant_context(firm_id, Role.firm_admin)
+    with tenant_session(tenant) as session:
+        [(connection_id,)] = session.execute(
+            text("select id from app.connections where provider = 'active_directory'")
+        ).all()
+    target = Target(tenant, connection_id)
+    instance.add_dynamic_partitions(active_directory_connections.name, [target.key])
+    _sync(target, instance, ad_resources)
+    members = _members(target)
+    assert {name: members[name][:2] for name in ("maya", "james", "sofia", "oskar", "lea")} == {
+        "maya": ("partner", True),
+        "james": ("manager", True),
+        "sofia": ("staff", True),
+        "oskar": ("staff", True),
+        "lea": ("billing", True),
+    }
+    assert members.get("tom", ("staff", False))[1] is False  # disabled in AD: never an active member
+    assert "riley" not in members  # in no mapped group
+    assert members["admin"][:2] == ("firm_admin", True)  # the demo admin, whom AD did not provision

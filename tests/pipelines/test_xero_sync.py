@@ -317,7 +317,8 @@ def test_the_same_client_in_quickbooks_and_xero_is_one_client_with_two_refs(
     tenant = issue_tenant_context(firm_id, Role.firm_admin)
     with tenant_session(tenant) as session:
         connections = dict(session.execute(text("select provider, id from app.connections")).all())
-    assert set(connections) == {"quickbooks", "xero", "google_calendar"}
+    # (other modules' demo tests may have connected more of the demo firm's vendors in this database)
+    assert {"quickbooks", "xero", "google_calendar"} <= set(connections)
     qbo_key, xero_key = str(connections["quickbooks"]), str(connections["xero"])
     instance.add_dynamic_partitions(xero_connections.name, [xero_key])
     instance.add_dynamic_partitions(quickbooks_connections.name, [qbo_key])

@@ -1,9 +1,12 @@
-"""A real OpenLDAP server (Debian's `slapd`) playing an Active Directory domain, for directory-sync tests.
+"""A real OpenLDAP server (Debian's `slapd`) playing an Active Directory domain: the directory-sync tests'
+server and `make run`'s demo domain.
 
-`LdapServer` starts its own slapd on free ports in a temp dir: a generated `slapd.conf` (`-f`), the AD-like
-schema of `ad.schema` beside this file, an mdb database, StartTLS on the plain port and LDAPS on a second one
-with a server certificate for 127.0.0.1/localhost signed by a CA generated here (`ca_file`), the memberof
-overlay, and slapd's built-in simple paged results control. It is stopped by PID.
+`LdapServer` starts its own slapd: a generated `slapd.conf` (`-f`), the AD-like schema of `ad.schema` beside
+this file, an mdb database, StartTLS on the plain port and LDAPS on a second one with a server certificate
+for 127.0.0.1/localhost signed by a CA generated once per directory (`ca_file`, the sandbox's
+`ensure_certificates`), the memberof overlay, and slapd's built-in simple paged results control. Tests give
+it a temp dir and free ports; `make run` a directory under `.data` (kept: a restart finds the same domain)
+and fixed ports. It is stopped by PID.
 
 What slapd does not do like AD, `AdDirectory` (the test's stand-in for a domain controller's writers) does:
 - `uSNChanged` / `uSNCreated`: AD stamps every originating write with the DC's next update sequence number.
@@ -22,9 +25,9 @@ shows it only to a search with the show-deleted control, which slapd ignores (it
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -35,12 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ldap3
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.support.processes import free_port, stop
+from bench.servers import free_port
+from connectors.sandbox.common.tls import ensure_certificates
 
 SLAPD = "/usr/sbin/slapd"
 SCHEMA = Path(__file__).with_name("ad.schema")
@@ -49,69 +49,15 @@ MODULES = Path("/usr/lib/ldap")
 
 BASE_DN = "dc=firm,dc=test"
 ADMIN_DN = f"cn=admin,{BASE_DN}"
-ADMIN_PASSWORD = "admin-secret"  # a throwaway test server's root password
+ADMIN_PASSWORD = "admin-secret"  # noqa: S105 - root of a local dev/test server, never a real domain
 USERS_DN = f"ou=Staff,{BASE_DN}"
 GROUPS_DN = f"ou=Groups,{BASE_DN}"
 SERVICE_DN = f"cn=firmsync-sync,ou=Service Accounts,{BASE_DN}"
 DELETED_OBJECTS_DN = f"cn=Deleted Objects,{BASE_DN}"
-SERVICE_PASSWORD = "Sync-Account-Pa55"
+SERVICE_PASSWORD = "Sync-Account-Pa55"  # noqa: S105 - the local demo/test service account
 UF_ACCOUNTDISABLE = 0x2
 UF_NORMAL_ACCOUNT = 0x200
 GLOBAL_SECURITY_GROUP = -2147483646  # ADS_GROUP_TYPE_GLOBAL_GROUP | ADS_GROUP_TYPE_SECURITY_ENABLED
-
-
-def _write_tls(directory: Path) -> tuple[Path, Path, Path]:
-    """A CA, and a server certificate it signed for localhost and 127.0.0.1: (ca, cert, key) PEM files."""
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "firmsync test directory CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    paths = directory / "ca.pem", directory / "server.pem", directory / "server.key"
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    paths[2].chmod(0o600)
-    return paths
 
 
 def _config(directory: Path, ca: Path, cert: Path, key: Path, root_dse: Path | None) -> str:
@@ -159,19 +105,29 @@ class LdapServer:
     `dsServiceName` and `highestCommittedUSN`, to play a DC that publishes them.
     """
 
-    def __init__(self, root_dse: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        root_dse: dict[str, str] | None = None,
+        *,
+        directory: Path | None = None,
+        port: int | None = None,
+        ldaps_port: int | None = None,
+    ) -> None:
         if not os.access(SLAPD, os.X_OK):
             raise RuntimeError(f"{SLAPD} is missing: `make slapd` installs Debian's slapd")
-        self.directory = Path(tempfile.mkdtemp(prefix="firmsync-slapd-"))
-        (self.directory / "data").mkdir()
-        self.ca_file, cert, key = _write_tls(self.directory)
+        self.temporary = directory is None
+        self.directory = Path(tempfile.mkdtemp(prefix="firmsync-slapd-")) if directory is None else directory
+        fresh = not (self.directory / "data" / "data.mdb").exists()
+        (self.directory / "data").mkdir(parents=True, exist_ok=True)
+        tls = ensure_certificates(self.directory / "tls")
+        self.ca_file = tls.ca_cert
         config = self.directory / "slapd.conf"
         dse_file = None
         if root_dse:
             dse_file = self.directory / "rootdse.ldif"
             dse_file.write_text("dn:\n" + "".join(f"{k}: {v}\n" for k, v in root_dse.items()))
-        config.write_text(_config(self.directory, self.ca_file, cert, key, dse_file))
-        self.port, self.ldaps_port = free_port(), free_port()
+        config.write_text(_config(self.directory, tls.ca_cert, tls.server_cert, tls.server_key, dse_file))
+        self.port, self.ldaps_port = port or free_port(), ldaps_port or free_port()
         self.log = (self.directory / "slapd.log").open("ab")
         urls = f"ldap://127.0.0.1:{self.port}/ ldaps://127.0.0.1:{self.ldaps_port}/"
         # `-d 0`: stay in the foreground (this PID is the server's), logging nothing but fatal errors.
@@ -183,7 +139,10 @@ class LdapServer:
         )
         self._wait()
         self.directory_writer = AdDirectory(self)
-        self.directory_writer.seed()
+        if fresh:
+            self.directory_writer.seed()
+        else:
+            self.directory_writer.resume()
 
     base_dn = BASE_DN
     users_dn = USERS_DN
@@ -230,9 +189,16 @@ class LdapServer:
 
     def stop(self) -> None:
         self.directory_writer.close()
-        stop(self.proc)
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
         self.log.close()
-        shutil.rmtree(self.directory, ignore_errors=True)
+        if self.temporary:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def generalized_time(moment: dt.datetime) -> str:
@@ -255,6 +221,16 @@ class AdDirectory:
 
     def close(self) -> None:
         self.connection.unbind()
+
+    def resume(self) -> None:
+        """A restarted server: go on from the highest uSNChanged written so far (a DC never reuses one)."""
+        entries = self.connection.extend.standard.paged_search(
+            BASE_DN, "(uSNChanged=*)", attributes=["uSNChanged"], paged_size=500, generator=True
+        )
+        for entry in entries:
+            values = entry.get("attributes", {}).get("uSNChanged")
+            if values:
+                self.usn = max(self.usn, int(values[0] if isinstance(values, list) else values))
 
     def _stamp(self, created: bool = False) -> dict[str, str]:
         self.usn += 1
@@ -418,3 +394,56 @@ class AdTree:
 
     def __getattr__(self, name: str):
         return getattr(self.directory, name)
+
+
+# ---- make run's demo domain
+
+DEMO_DN = f"ou=Demo Company,{BASE_DN}"
+DEMO_EMAIL_DOMAIN = "firmsync.example"
+# (sAMAccountName, given name, surname, groups, disabled): the demo firm's people as its directory has them.
+DEMO_PEOPLE = (
+    ("mpatel", "Maya", "Patel", ("Firmsync Partners",), False),
+    ("jchen", "James", "Chen", ("Firmsync Managers",), False),
+    ("sgarcia", "Sofia", "Garcia", ("Firmsync Staff",), False),
+    ("onowak", "Oskar", "Nowak", ("Firmsync Staff",), False),
+    ("lmoreau", "Lea", "Moreau", ("Firmsync Billing",), False),
+    ("tkowalski", "Tom", "Kowalski", ("Firmsync Staff",), True),  # left the firm: disabled in AD
+    ("rintern", "Riley", "Intern", (), False),  # in no mapped group: not provisioned
+)
+DEMO_ROLES = {
+    "Firmsync Partners": "partner",
+    "Firmsync Managers": "manager",
+    "Firmsync Staff": "staff",
+    "Firmsync Billing": "billing",
+}
+
+
+def seed_demo_domain(server: LdapServer) -> dict:
+    """The demo firm's corner of the domain (once; a restarted server already has it) and the connection body
+    (`config`, `credentials`) that syncs it: LDAPS, verified against the server's CA."""
+    writer = server.directory_writer
+    tree = AdTree(writer, DEMO_DN)
+    try:
+        writer.connection.search(DEMO_DN, "(objectClass=*)", ldap3.BASE)
+        exists = bool(writer.connection.entries)
+    except ldap3.core.exceptions.LDAPNoSuchObjectResult:
+        exists = False
+    if not exists:
+        writer.connection.add(DEMO_DN, ["organizationalUnit"], {"ou": "Demo Company"})
+        for ou in ("Staff", "Groups"):
+            writer.connection.add(f"ou={ou},{DEMO_DN}", ["organizationalUnit"], {"ou": ou})
+        members: dict[str, list[str]] = {group: [] for group in DEMO_ROLES}
+        for sam, given, surname, groups, disabled in DEMO_PEOPLE:
+            mail = f"{given}.{surname}@{DEMO_EMAIL_DOMAIN}".lower()
+            dn = tree.add_user(sam, given, surname, mail=mail, disabled=disabled)
+            for group in groups:
+                members[group].append(dn)
+        for group, dns in members.items():
+            tree.add_group(group, dns)
+    mappings = [
+        {"group_dn": f"cn={group},{tree.groups_dn}", "role": role} for group, role in DEMO_ROLES.items()
+    ]
+    return {
+        "config": server.config(tree, mappings),
+        "credentials": {"password": server.service_password},
+    }
