@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint unit e2e bench openapi clean-data help slapd
+.PHONY: install run test lint unit e2e bench openapi clean-data help slapd chromium frontend frontend-check
 .DEFAULT_GOAL := help
 
 help:
@@ -38,7 +38,30 @@ slapd:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slapd ldap-utils; \
 	fi
 
-run: install slapd
+# The SPA (frontend/): Node from the machine, packages from package-lock.json. core_api serves the build.
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+frontend/dist/index.html: frontend/node_modules/.installed $(FRONTEND_SOURCES)
+	cd frontend && npm run build --silent
+
+frontend: frontend/dist/index.html
+
+# The generated API client must match core_api/openapi.json; types check; Vitest component tests pass.
+frontend-check: frontend/node_modules/.installed
+	cd frontend && npm run --silent api:check && npm run --silent typecheck && npm test --silent
+
+# Browser tests drive Debian's Chromium (Playwright cannot download its own here).
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation; \
+	fi
+
+run: install slapd frontend
 	$(PY) deploy/local/stack.py
 
 lint: install
@@ -49,10 +72,10 @@ lint: install
 unit: install slapd
 	$(PY) -m pytest tests/unit tests/connectors tests/sandbox
 
-e2e: install
+e2e: install slapd chromium frontend
 	$(PY) -m pytest tests/e2e
 
-test: lint slapd
+test: lint slapd chromium frontend-check frontend
 	$(PY) -m pytest
 
 openapi: install

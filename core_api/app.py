@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from core_api import errors, metrics
+from core_api import errors, metrics, spa
 from core_api.nul_guard import NulGuard
 from core_api.routers import ROUTERS
 from core_api.settings import Settings, load_settings
@@ -37,4 +37,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    spa.install(app, settings.spa_dir)  # last: its catch-all must not shadow an API route
     return app

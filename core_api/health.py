@@ -1,4 +1,5 @@
-"""/healthz: the process is up. /readyz: the database answers and the schema is at Alembic head."""
+"""/api/v1/version: the release. /healthz: the process is up. /readyz: the database answers and the schema
+is at Alembic head."""
 
 from __future__ import annotations
 
@@ -11,8 +12,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from core_api.auth.dependencies import db_sessions
 from core_api.errors import problem
 from core_api.migrate import head_revisions
+from core_api.version import VERSION
 
 router = APIRouter(tags=["health"])
+
+
+@router.get("/api/v1/version")
+def version() -> dict[str, str]:
+    """The running release (VERSION at build time); the SPA shows it in its footer."""
+    return {"version": VERSION}
 
 
 @router.get("/healthz")

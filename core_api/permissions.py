@@ -28,6 +28,8 @@ class Permission(enum.StrEnum):
     connections_read = "connections:read"
     connections_write = "connections:write"
     connections_sync = "connections:sync"
+    # The operators' console: the Dagster UI (runs, assets, backfills) and links to it from the SPA.
+    operations_console = "operations:console"
 
 
 P = Permission
@@ -41,7 +43,7 @@ _READ_ALL = {
     P.team_read,
     P.connections_read,
 }
-_ADMIN_ONLY = {P.team_manage, P.settings_manage, P.audit_read}
+_ADMIN_ONLY = {P.team_manage, P.settings_manage, P.audit_read, P.operations_console}
 
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.firm_admin: frozenset(Permission),

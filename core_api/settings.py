@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     oauth_redirect_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^/?#]+$")
     # Where the browser lands after a connect flow (the SPA): {app_url}/integrations?…
     app_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^/?#]+(/[^?#]*)?$")
+    # The operators' console as browsers reach it; the SPA links runs and assets there for operators.
+    dagster_ui_url: str | None = Field(default=None, pattern=r"^https?://[^?#]+$")
+    # The built SPA (frontend/dist) served at / by this API; missing → the API alone (dev uses Vite's server).
+    spa_dir: Path = REPO_ROOT / "frontend" / "dist"
     oauth_session_ttl_seconds: int = Field(default=900, ge=60, le=3600)
 
     @field_validator("encryption_keys")
@@ -100,7 +104,7 @@ class Settings(BaseSettings):
                 raise ValueError("each key must be a url-safe base64 32-byte Fernet key") from exc
         return value
 
-    @field_validator("webhook_public_base_url", "demo_directory", mode="before")
+    @field_validator("webhook_public_base_url", "demo_directory", "dagster_ui_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -9,6 +9,7 @@ from core_api.auth.schemas import LoginRequest, MeResponse, RefreshRequest, Toke
 from core_api.errors import ProblemError
 from core_api.http import COMMON_ERRORS
 from core_api.models import User
+from core_api.permissions import MATRIX, Permission
 from core_api.settings import Settings, get_settings
 from core_api.team import service as team_service
 from core_api.team.schemas import AcceptInvitation, SignupRequest
@@ -48,12 +49,21 @@ def accept_invitation(
 
 
 @router.get("/me", response_model=MeResponse)
-def me(tenant: TenantContext = Depends(current_tenant), session: Session = Depends(plain_db)) -> MeResponse:
+def me(
+    tenant: TenantContext = Depends(current_tenant),
+    session: Session = Depends(plain_db),
+    settings: Settings = Depends(get_settings),
+) -> MeResponse:
     user = session.get(User, tenant.user_id)
     firms = service.memberships(session, tenant.user_id) if user else []
     current = next((f for f in firms if f.id == tenant.firm_id), None)
     if user is None or not user.is_active or current is None:
         raise ProblemError(401, "Unauthorized", "The account or membership no longer exists.")
+    granted = MATRIX[current.role]
     return MeResponse(
-        user=UserOut(id=user.id, email=user.email, full_name=user.full_name), firm=current, memberships=firms
+        user=UserOut(id=user.id, email=user.email, full_name=user.full_name),
+        firm=current,
+        memberships=firms,
+        permissions=sorted(p.value for p in granted),
+        dagster_ui_url=settings.dagster_ui_url if Permission.operations_console in granted else None,
     )

@@ -45,3 +45,9 @@ class MeResponse(BaseModel):
     user: UserOut
     firm: FirmSummary
     memberships: list[FirmSummary]
+    permissions: list[str] = Field(
+        description="What the current role may do here; the SPA offers only these (the API enforces them)."
+    )
+    dagster_ui_url: str | None = Field(
+        default=None, description="The operators' console (Dagster UI), for roles with operations:console."
+    )

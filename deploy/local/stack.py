@@ -218,7 +218,8 @@ class Stack:
         )
         self.env.setdefault("FIRMSYNC_OAUTH_APPS", json.dumps(apps))
         self.env.setdefault("FIRMSYNC_OAUTH_REDIRECT_BASE_URL", api_url)
-        self.env.setdefault("FIRMSYNC_APP_URL", api_url)
+        self.env.setdefault("FIRMSYNC_APP_URL", api_url)  # the SPA, served by the API (frontend/dist)
+        self.env.setdefault("FIRMSYNC_DAGSTER_UI_URL", f"http://127.0.0.1:{self.ports.webserver}")
 
         self.run_once("migrate app schema", py, "-m", "core_api.manage", "migrate")
         self.run_once("migrate dagster storage", str(BIN / "dagster"), "instance", "migrate")
@@ -295,11 +296,11 @@ class Stack:
             [
                 "",
                 "firmsync is running.",
-                f"  API        http://127.0.0.1:{self.ports.api}/docs",
+                f"  App        http://127.0.0.1:{self.ports.api}  (the SPA; API reference at /docs)",
                 f"  Dagster UI http://127.0.0.1:{self.ports.webserver}",
                 f"  Sandbox    http://127.0.0.1:{self.ports.sandbox}  (https://localhost:{self.ports.sandbox_tls},"
                 f" CA {self.data_dir / 'sandbox-tls' / 'ca.pem'})",
-                f"  Log in     POST /api/v1/auth/login  email={email}  password={password}",
+                f"  Log in     {email}  /  {password}  (as firm admin; or POST /api/v1/auth/login)",
                 f"  Directory  ldaps://127.0.0.1:{self.ports.ldaps} (slapd playing Active Directory; CA in"
                 f" {self.data_dir / 'ldap' / 'tls' / 'ca.pem'})",
                 f"  Data       {self.data_dir}   logs: {self.data_dir / 'logs'}",

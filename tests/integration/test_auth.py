@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from tests.factories import PASSWORD
+from core_api.tenancy import Role
+from tests.factories import PASSWORD, create_firm_user
 from tests.integration.conftest import login
 
 
@@ -59,3 +60,14 @@ def test_tokens_signed_with_another_secret_are_rejected(api, firm_admin, setting
         forged_settings, tokens.TokenClaims(firm_admin.user_id, firm_admin.firm_id, Role.firm_admin, "access")
     )
     assert api.get("/api/v1/clients", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+def test_me_lists_the_roles_permissions_and_the_console_only_for_operators(
+    api, app_connection, firm_admin
+) -> None:
+    member = create_firm_user(app_connection, name="Beta Books", role=Role.staff)
+    admin = api.get("/api/v1/auth/me", headers=login(api, firm_admin)).json()
+    staff = api.get("/api/v1/auth/me", headers=login(api, member)).json()
+    assert "operations:console" in admin["permissions"] and "clients:write" in admin["permissions"]
+    assert "clients:write" in staff["permissions"] and "invoices:write" not in staff["permissions"]
+    assert "operations:console" not in staff["permissions"] and staff["dagster_ui_url"] is None

@@ -20,6 +20,7 @@ SIGNED_IN_ONLY = {("GET", "/api/v1/auth/me"), ("GET", "/api/v1/providers")}
 PUBLIC_PREFIXES = (
     "/healthz",
     "/readyz",
+    "/api/v1/version",  # the release; issue 8 shows it in the SPA before sign-in too
     "/api/v1/auth/login",
     "/api/v1/auth/refresh",
     "/api/v1/auth/signup",

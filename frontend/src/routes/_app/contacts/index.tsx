@@ -1,0 +1,8 @@
+import { createFileRoute } from "@tanstack/react-router";
+
+import { PageHeader } from "../../../components/PageHeader";
+
+// Placeholder until this page is built (issue 7).
+export const Route = createFileRoute("/_app/contacts/")({
+  component: () => <PageHeader title="Contacts" />,
+});
