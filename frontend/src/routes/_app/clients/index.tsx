@@ -1,4 +1,4 @@
-import { Badge, Button, Group, Modal, Paper, Select, TextInput } from "@mantine/core";
+import { Button, Group, Modal, Paper, Select, Text, TextInput } from "@mantine/core";
 import { useDebouncedCallback, useDisclosure } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
@@ -22,7 +22,7 @@ export const Route = createFileRoute("/_app/clients/")({
 
 type Client = Schemas["ClientOut"];
 
-const STATUS_COLOR: Record<string, string> = { active: "green", inactive: "gray", terminated: "red" };
+const STATUS_COLOR: Record<string, string> = { active: "green.8", inactive: "gray.7", terminated: "red.8" };
 
 const columns: ColumnDef<Client>[] = [
   { id: "name", accessorKey: "name", header: "Name", enableSorting: true },
@@ -33,9 +33,9 @@ const columns: ColumnDef<Client>[] = [
     header: "Status",
     enableSorting: false,
     cell: ({ row }) => (
-      <Badge color={STATUS_COLOR[row.original.status]} variant="light">
+      <Text size="sm" c={STATUS_COLOR[row.original.status]} fw={500} tt="capitalize">
         {row.original.status}
-      </Badge>
+      </Text>
     ),
   },
   {
@@ -43,13 +43,9 @@ const columns: ColumnDef<Client>[] = [
     header: "Linked to",
     enableSorting: false,
     cell: ({ row }) => (
-      <Group gap={4}>
-        {row.original.external_refs.map((ref) => (
-          <Badge key={`${ref.provider}:${ref.external_id}`} size="xs" variant="outline">
-            {ref.provider}
-          </Badge>
-        ))}
-      </Group>
+      <Text size="sm" c="dimmed">
+        {[...new Set(row.original.external_refs.map((ref) => ref.provider))].join(", ")}
+      </Text>
     ),
   },
   { id: "created_at", accessorKey: "created_at", header: "Added", enableSorting: true, cell: (c) => date(c.getValue<string>()) },
