@@ -10,12 +10,12 @@ import { ago, date, dateTime, money } from "../../lib/format";
  * an unmodified left click.
  */
 export function HrefLink({ href, children, ...rest }: { href: string; children: ReactNode; "aria-label"?: string }) {
-  const router = useRouter();
+  const router = useRouter({ warn: false }) as ReturnType<typeof useRouter> | undefined;
   return (
     <Anchor
       href={href}
       onClick={(e) => {
-        if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+        if (!router || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
         e.preventDefault();
         router.history.push(href);
       }}
