@@ -39,7 +39,9 @@ function useFirmTimezone(): { tz: string; ready: boolean } {
 }
 
 async function fetchWeek(weekStart: string, tz: string): Promise<CalendarEvent[]> {
-  const range = weekRange(weekStart, tz);
+  // The API filters on starts_at: start a week early so events running into this week (a conference that
+  // began last Friday) are there too; layoutWeek drops what does not touch the week.
+  const range = { ...weekRange(weekStart, tz), starts_after: weekRange(addDays(weekStart, -7), tz).starts_after };
   const items: CalendarEvent[] = [];
   for (let offset = 0; ; offset += 200) {
     const page = await unwrap(
@@ -200,7 +202,7 @@ function WeekView({ tz }: { tz: string }) {
           </div>
         ) : null}
         {events.isPending ? <LoadingState label="Loading events…" /> : null}
-        {events.isSuccess && events.data.length === 0 ? (
+        {events.isSuccess && placed.length + allDay.length === 0 ? (
           <Text c="dimmed" ta="center" size="sm" py={4}>
             No events this week.
           </Text>

@@ -201,7 +201,7 @@ function DocumentsPage() {
         </Can>
       </PageHeader>
 
-      <Breadcrumbs mb="md" aria-label="Folder path">
+      <Breadcrumbs mb="md" component="nav" aria-label="Folder path">
         <Anchor component="button" type="button" onClick={() => openFolder(undefined)}>
           All folders
         </Anchor>
