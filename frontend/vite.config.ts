@@ -20,5 +20,7 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     css: false,
     include: ["src/**/*.test.{ts,tsx}"],
+    // The machine is shared and slow: user-event typing through Mantine inputs can take seconds.
+    testTimeout: 20_000,
   },
 });

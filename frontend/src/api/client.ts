@@ -32,7 +32,7 @@ export class ApiError extends Error {
 
 const pending = new WeakMap<Request, Request>();
 
-const auth: Middleware = {
+const authMiddleware = (fetchFn: (input: Request) => Promise<Response>): Middleware => ({
   onRequest({ request }) {
     const token = session.accessToken();
     if (token) request.headers.set("Authorization", `Bearer ${token}`);
@@ -50,12 +50,24 @@ const auth: Middleware = {
       return response;
     }
     copy.headers.set("Authorization", `Bearer ${token}`);
-    return fetch(copy);
+    return fetchFn(copy);
   },
-};
+});
 
-export const client = createClient<paths>({ baseUrl: "" });
-client.use(auth);
+/**
+ * A typed client with the bearer-token middleware over the given fetch: `api` uses the browser's; code whose
+ * HTTP calls are tested against a fake fetch (e.g. document uploads) takes one as an argument.
+ */
+export function createApiClient(fetchFn: (input: Request) => Promise<Response> = (r) => globalThis.fetch(r)) {
+  // Same origin; absolute so that a Request can be built outside a page (Vitest).
+  const c = createClient<paths>({ baseUrl: globalThis.location?.origin ?? "", fetch: fetchFn });
+  c.use(authMiddleware(fetchFn));
+  return c;
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>;
+
+export const client = createApiClient();
 
 type Result<T> = { data?: T; error?: unknown; response: Response };
 
