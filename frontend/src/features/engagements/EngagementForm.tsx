@@ -94,6 +94,7 @@ async function searchClients(q: string): Promise<ClientOption[]> {
 /** A searchable client picker fed by /api/v1/clients?q= (debounced). */
 export function ClientPicker({
   label,
+  ariaLabel,
   value,
   onChange,
   selected,
@@ -105,7 +106,9 @@ export function ClientPicker({
   placeholder,
   w,
 }: {
-  label: string;
+  label?: string;
+  /** For a picker without a visible label (a list filter). */
+  ariaLabel?: string;
   value: string | null;
   onChange: (value: string | null) => void;
   /** The current choice's option, so its name shows before any search. */
@@ -134,6 +137,7 @@ export function ClientPicker({
   return (
     <Select
       label={label}
+      aria-label={label ? undefined : ariaLabel}
       placeholder={placeholder ?? "Search clients"}
       searchable
       clearable={clearable}
