@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 
 import { ApiError, type Schemas } from "../../api/client";
 import { renderWithProviders } from "../../test/render";
-import { EngagementForm } from "./EngagementForm";
+import { clientOptions, EngagementForm } from "./EngagementForm";
 
 const loadClients = vi.fn(async (q: string) =>
   [
@@ -138,4 +138,17 @@ describe("EngagementForm", () => {
     expect(await screen.findByText("more decimal places than USD has")).toBeInTheDocument();
     expect(screen.getByLabelText("Line 1 unit price")).toHaveAttribute("aria-invalid", "true");
   }, 60_000);
+});
+
+describe("clientOptions", () => {
+  it("tells clients with the same name apart", () => {
+    const base = { email: null, city: null };
+    expect(
+      clientOptions([
+        { ...base, id: "1", name: "Golden Gate", city: "Oslo" },
+        { ...base, id: "2", name: "Golden Gate", email: "ap@gg.example.com" },
+        { ...base, id: "3", name: "Acme" },
+      ]).map((o) => o.label),
+    ).toEqual(["Golden Gate (Oslo)", "Golden Gate (ap@gg.example.com)", "Acme"]);
+  });
 });

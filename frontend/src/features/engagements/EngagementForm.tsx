@@ -88,7 +88,17 @@ const amountError = (v: string) => (!v.trim() || parseDecimal(v) ? null : "A pos
 
 async function searchClients(q: string): Promise<ClientOption[]> {
   const page = await unwrap(api.GET("/api/v1/clients", { params: { query: { q: q || undefined, limit: 20, sort: "name" } } }));
-  return page.items.map((c) => ({ value: c.id, label: c.name }));
+  return clientOptions(page.items);
+}
+
+/** Options for clients; clients sharing a name are told apart by city (or email). */
+export function clientOptions(clients: Pick<Schemas["ClientOut"], "id" | "name" | "city" | "email">[]): ClientOption[] {
+  const count = new Map<string, number>();
+  for (const c of clients) count.set(c.name, (count.get(c.name) ?? 0) + 1);
+  return clients.map((c) => ({
+    value: c.id,
+    label: (count.get(c.name) ?? 0) > 1 ? `${c.name} (${c.city ?? c.email ?? c.id.slice(0, 8)})` : c.name,
+  }));
 }
 
 /** A searchable client picker fed by /api/v1/clients?q= (debounced). */
