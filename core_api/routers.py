@@ -3,6 +3,7 @@
 from core_api.auth.router import router as auth_router
 from core_api.billing.router import router as billing_router
 from core_api.calendar.router import router as calendar_router
+from core_api.clients.router import contacts_router
 from core_api.clients.router import router as clients_router
 from core_api.connections.router import router as connections_router
 from core_api.documents.router import router as documents_router
@@ -17,6 +18,7 @@ ROUTERS = [
     health_router,
     auth_router,
     clients_router,
+    contacts_router,
     leads_router,
     calendar_router,
     team_router,

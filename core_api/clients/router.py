@@ -15,6 +15,7 @@ from core_api.clients.schemas import (
     ClientStatus,
     ClientUpdate,
     ContactCreate,
+    ContactListItem,
     ContactOut,
     ContactUpdate,
 )
@@ -26,6 +27,8 @@ from core_api.tenancy import TenantContext
 router = APIRouter(prefix="/api/v1/clients", tags=["clients"], responses=COMMON_ERRORS)
 ClientSort = Literal[tuple(ClientRepository.sorts)]  # type: ignore[valid-type]
 ContactSort = Literal[tuple(ContactRepository.sorts)]  # type: ignore[valid-type]
+# Firm-wide contacts (the contacts page); a contact is still created and changed under its client.
+contacts_router = APIRouter(prefix="/api/v1/contacts", tags=["clients"], responses=COMMON_ERRORS)
 READ = Depends(require(Permission.clients_read))
 WRITE = Depends(require(Permission.clients_write))
 
@@ -169,3 +172,18 @@ def delete_contact(
 ) -> Response:
     service.delete_contact(session, tenant, client_id, contact_id, expected)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@contacts_router.get("", response_model=Page[ContactListItem])
+def list_firm_contacts(
+    page: PageParams = Depends(page_params),
+    q: str | None = Query(None, max_length=200, description="Search first/last name and email."),
+    client_id: uuid.UUID | None = Query(None, description="Only this client's contacts."),
+    sort: ContactSort = Query("name"),  # type: ignore[valid-type]
+    tenant: TenantContext = READ,
+    session: Session = Depends(tenant_db),
+) -> Page[ContactListItem]:
+    items, total = service.list_firm_contacts(
+        session, tenant, limit=page.limit, offset=page.offset, sort=sort, q=q, client_id=client_id
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)

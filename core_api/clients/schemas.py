@@ -103,3 +103,9 @@ class ContactOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     external_refs: list[ExternalRefOut] = []
+
+
+class ContactListItem(ContactOut):
+    """A contact in the firm-wide list, with the name of its client."""
+
+    client_name: str

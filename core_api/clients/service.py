@@ -10,6 +10,7 @@ from core_api.clients.schemas import (
     ClientOut,
     ClientUpdate,
     ContactCreate,
+    ContactListItem,
     ContactOut,
     ContactUpdate,
     ExternalRefOut,
@@ -139,6 +140,43 @@ def list_contacts(
     rows, total = repo.list(limit=limit, offset=offset, sort=sort, where=where)
     refs = repo.external_refs([c.id for c in rows])
     return [contact_out(c, refs.get(c.id)) for c in rows], total
+
+
+def list_firm_contacts(
+    session: Session,
+    tenant: TenantContext,
+    *,
+    limit: int,
+    offset: int,
+    sort: str,
+    q: str | None,
+    client_id: uuid.UUID | None,
+) -> tuple[list[ContactListItem], int]:
+    """Every contact of the firm whose client is not deleted, with its client's name."""
+    clients = ClientRepository(session, tenant).scoped().with_only_columns(Client.id, Client.name)
+    where = [Contact.client_id.in_(clients.with_only_columns(Client.id))]
+    if client_id is not None:
+        where.append(Contact.client_id == client_id)
+    if q:
+        pattern = f"%{escape_like(q)}%"
+        where.append(
+            Contact.first_name.ilike(pattern, escape="\\")
+            | Contact.last_name.ilike(pattern, escape="\\")
+            | Contact.email.ilike(pattern, escape="\\")
+        )
+    repo = ContactRepository(session, tenant)
+    rows, total = repo.list(limit=limit, offset=offset, sort=sort, where=where)
+    names = dict(
+        session.execute(clients.where(Client.id.in_({c.client_id for c in rows}))).tuples().all()
+        if rows
+        else []
+    )
+    refs = repo.external_refs([c.id for c in rows])
+    items = [
+        ContactListItem(**contact_out(c, refs.get(c.id)).model_dump(), client_name=names.get(c.client_id, ""))
+        for c in rows
+    ]
+    return items, total
 
 
 def _contact(

@@ -99,3 +99,55 @@ def test_readonly_role_reads_but_cannot_write(api, app_connection, admin_headers
     assert api.get(f"/api/v1/clients/{created['id']}", headers=headers).status_code == 404
     denied = api.post("/api/v1/clients", json={"name": "Nope"}, headers=headers)
     assert denied.status_code == 403 and denied.headers["content-type"] == "application/problem+json"
+
+
+def _contact(api, headers, client_id, **fields):
+    response = api.post(f"/api/v1/clients/{client_id}/contacts", json=fields, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_firm_wide_contacts_search_filter_sort_page_with_the_client_name(api, admin_headers):
+    acme = _create(api, admin_headers, name="Acme")
+    birch = _create(api, admin_headers, name="Birch")
+    _contact(api, admin_headers, acme["id"], first_name="Ann", last_name="Zed", email="ann@acme.example.com")
+    _contact(api, admin_headers, acme["id"], first_name="Bob", last_name="Young")
+    _contact(api, admin_headers, birch["id"], first_name="Cat", last_name="Xu", email="cat@birch.example.com")
+
+    page = api.get("/api/v1/contacts", params={"limit": 2, "offset": 0}, headers=admin_headers).json()
+    assert page["total"] == 3 and page["limit"] == 2
+    assert [(c["last_name"], c["client_name"]) for c in page["items"]] == [("Xu", "Birch"), ("Young", "Acme")]
+    desc = api.get("/api/v1/contacts", params={"sort": "-name"}, headers=admin_headers).json()
+    assert [c["first_name"] for c in desc["items"]] == ["Ann", "Bob", "Cat"]
+
+    by_email = api.get("/api/v1/contacts", params={"q": "BIRCH.example"}, headers=admin_headers).json()
+    assert [c["first_name"] for c in by_email["items"]] == ["Cat"]
+    by_name = api.get("/api/v1/contacts", params={"q": "you"}, headers=admin_headers).json()
+    assert [c["first_name"] for c in by_name["items"]] == ["Bob"]
+    of_acme = api.get("/api/v1/contacts", params={"client_id": acme["id"]}, headers=admin_headers).json()
+    assert {c["first_name"] for c in of_acme["items"]} == {"Ann", "Bob"}
+    assert all(c["client_id"] == acme["id"] for c in of_acme["items"])
+
+    # A deleted client's contacts leave the list with it.
+    assert api.delete(f"/api/v1/clients/{birch['id']}", headers=admin_headers).status_code == 204
+    assert api.get("/api/v1/contacts", headers=admin_headers).json()["total"] == 2
+
+    bad_sort = api.get("/api/v1/contacts", params={"sort": "email"}, headers=admin_headers)
+    assert bad_sort.status_code == 422
+
+
+def test_firm_wide_contacts_never_show_another_firms(api, app_connection, admin_headers, other_firm):
+    acme = _create(api, admin_headers, name="Acme")
+    _contact(api, admin_headers, acme["id"], first_name="Ann", email="ann@acme.example.com")
+    other = login(api, other_firm)
+    theirs = _create(api, other, name="Theirs")
+    _contact(api, other, theirs["id"], first_name="Ann", email="ann@theirs.example.com")
+
+    mine = api.get("/api/v1/contacts", params={"q": "ann"}, headers=admin_headers).json()
+    assert [c["email"] for c in mine["items"]] == ["ann@acme.example.com"] and mine["total"] == 1
+    # Filtering by the other firm's client id finds nothing rather than leaking its contacts.
+    leak = api.get("/api/v1/contacts", params={"client_id": theirs["id"]}, headers=admin_headers).json()
+    assert leak["total"] == 0 and leak["items"] == []
+
+    reader = login(api, create_firm_user(app_connection, role=Role.readonly))
+    assert api.get("/api/v1/contacts", headers=reader).status_code == 200

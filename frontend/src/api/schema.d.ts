@@ -367,6 +367,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Firm Contacts */
+        get: operations["list_firm_contacts_api_v1_contacts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dead-letters": {
         parameters: {
             query?: never;
@@ -1494,6 +1511,57 @@ export interface components {
             sms_opt_out?: boolean | null;
             /** Title */
             title?: string | null;
+        };
+        /**
+         * ContactListItem
+         * @description A contact in the firm-wide list, with the name of its client.
+         */
+        ContactListItem: {
+            /** Call Opt Out */
+            call_opt_out: boolean;
+            /**
+             * Client Id
+             * Format: uuid
+             */
+            client_id: string;
+            /** Client Name */
+            client_name: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Email */
+            email: string | null;
+            /** Email Opt Out */
+            email_opt_out: boolean;
+            /**
+             * External Refs
+             * @default []
+             */
+            external_refs: components["schemas"]["ExternalRefOut"][];
+            /** First Name */
+            first_name: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Name */
+            last_name: string;
+            /** Phone */
+            phone: string | null;
+            /** Sms Opt Out */
+            sms_opt_out: boolean;
+            /** Title */
+            title: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
         };
         /** ContactOut */
         ContactOut: {
@@ -2744,6 +2812,17 @@ export interface components {
         Page_ConnectionOut_: {
             /** Items */
             items: components["schemas"]["ConnectionOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[ContactListItem] */
+        Page_ContactListItem_: {
+            /** Items */
+            items: components["schemas"]["ContactListItem"][];
             /** Limit */
             limit: number;
             /** Offset */
@@ -5771,6 +5850,76 @@ export interface operations {
             };
             /** @description Stale version / If-Match, or a uniqueness conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input, with field-level messages */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_firm_contacts_api_v1_contacts_get: {
+        parameters: {
+            query?: {
+                /** @description Search first/last name and email. */
+                q?: string | null;
+                /** @description Only this client's contacts. */
+                client_id?: string | null;
+                sort?: "name" | "-name" | "created_at" | "-created_at";
+                /** @description Page size (1 to 200). */
+                limit?: number;
+                /** @description Rows to skip. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ContactListItem_"];
+                };
+            };
+            /** @description Malformed JSON or header */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role lacks the permission */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

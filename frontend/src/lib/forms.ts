@@ -11,6 +11,7 @@ interface FormLike {
  */
 export function applyProblem(form: FormLike, error: unknown): string | null {
   if (!(error instanceof ApiError)) return error instanceof Error ? error.message : String(error);
+  if (isEditConflict(error)) return CONFLICT_MESSAGE;
   const fieldErrors = error.fieldErrors;
   const onForm: Record<string, string> = {};
   const elsewhere: string[] = [];
@@ -30,4 +31,14 @@ export function blankToNull<T extends Record<string, unknown>>(values: T): { [K 
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(values)) out[k] = typeof v === "string" && v.trim() === "" ? null : v;
   return out as { [K in keyof T]: T[K] | null };
+}
+
+export const CONFLICT_MESSAGE =
+  "Someone else changed this record after you opened it, so your changes were not saved. " +
+  "Close this form and open it again to see the current values, then make your change again.";
+
+/** A stale optimistic-concurrency version (409 on "version") or a failed If-Match precondition (412). */
+export function isEditConflict(error: unknown): boolean {
+  if (!(error instanceof ApiError)) return false;
+  return error.status === 412 || (error.status === 409 && "version" in error.fieldErrors);
 }

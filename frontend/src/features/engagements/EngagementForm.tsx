@@ -1,0 +1,327 @@
+import { ActionIcon, Alert, Button, Group, Select, SimpleGrid, Stack, Table, Text, Textarea, TextInput, Title } from "@mantine/core";
+import { useForm } from "@mantine/form";
+import { useDebouncedValue } from "@mantine/hooks";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+
+import { api, type Schemas, unwrap } from "../../api/client";
+import { lineAmountMinor, linesTotal, minorToString, parseDecimal } from "../../lib/decimal";
+import { money } from "../../lib/format";
+import { applyProblem } from "../../lib/forms";
+import { ENGAGEMENT_STATUSES, PRICING_MODES } from "./queries";
+
+type Engagement = Schemas["EngagementOut"];
+export type PricingMode = "fixed" | "hourly" | "retainer";
+export type ClientOption = { value: string; label: string };
+
+export const FEE_FIELD = { fixed: "fixed_fee", hourly: "hourly_rate", retainer: "retainer_amount" } as const;
+const FEE_LABEL = { fixed: "Fixed fee", hourly: "Hourly rate", retainer: "Retainer amount" } as const;
+
+export interface LineValues {
+  description: string;
+  quantity: string;
+  unit_price: string;
+}
+
+export interface EngagementValues {
+  client_id: string | null;
+  title: string;
+  description: string;
+  status: string;
+  pricing_mode: PricingMode;
+  fixed_fee: string;
+  hourly_rate: string;
+  retainer_amount: string;
+  start_date: string;
+  end_date: string;
+  lines: LineValues[];
+}
+
+export type EngagementBody = Schemas["EngagementCreate"] | Schemas["EngagementUpdate"];
+
+export function engagementValues(e?: Engagement, clientId?: string): EngagementValues {
+  return {
+    client_id: e?.client_id ?? clientId ?? null,
+    title: e?.title ?? "",
+    description: e?.description ?? "",
+    status: e?.status ?? "draft",
+    pricing_mode: (e?.pricing_mode as PricingMode | undefined) ?? "fixed",
+    fixed_fee: e?.fixed_fee ?? "",
+    hourly_rate: e?.hourly_rate ?? "",
+    retainer_amount: e?.retainer_amount ?? "",
+    start_date: e?.start_date ?? "",
+    end_date: e?.end_date ?? "",
+    lines: (e?.lines ?? []).map((l) => ({ description: l.description, quantity: l.quantity, unit_price: l.unit_price })),
+  };
+}
+
+/**
+ * What the API is sent: only the fee of the chosen pricing mode (the others null, as the API requires),
+ * blanks as null, the lines in order; editing adds the version read and leaves the client out (it
+ * cannot change).
+ */
+export function engagementBody(values: EngagementValues, initial?: Engagement): EngagementBody {
+  const text = (v: string) => (v.trim() ? v.trim() : null);
+  const feeField = FEE_FIELD[values.pricing_mode];
+  const common = {
+    title: values.title.trim(),
+    description: text(values.description),
+    status: values.status as "draft" | "active",
+    pricing_mode: values.pricing_mode,
+    fixed_fee: null as string | null,
+    hourly_rate: null as string | null,
+    retainer_amount: null as string | null,
+    start_date: text(values.start_date),
+    end_date: text(values.end_date),
+    lines: values.lines.map((l) => ({
+      description: l.description.trim(),
+      quantity: l.quantity.trim() || "1",
+      unit_price: l.unit_price.trim(),
+    })),
+  };
+  common[feeField] = text(values[feeField]);
+  if (initial) return { ...common, status: values.status as Schemas["EngagementUpdate"]["status"], version: initial.version };
+  return { ...common, client_id: values.client_id ?? "" };
+}
+
+const amountError = (v: string) => (!v.trim() || parseDecimal(v) ? null : "A positive amount, e.g. 1250.00");
+
+async function searchClients(q: string): Promise<ClientOption[]> {
+  const page = await unwrap(api.GET("/api/v1/clients", { params: { query: { q: q || undefined, limit: 20, sort: "name" } } }));
+  return clientOptions(page.items);
+}
+
+/** Options for clients; clients sharing a name are told apart by city (or email). */
+export function clientOptions(clients: Pick<Schemas["ClientOut"], "id" | "name" | "city" | "email">[]): ClientOption[] {
+  const count = new Map<string, number>();
+  for (const c of clients) count.set(c.name, (count.get(c.name) ?? 0) + 1);
+  return clients.map((c) => ({
+    value: c.id,
+    label: (count.get(c.name) ?? 0) > 1 ? `${c.name} (${c.city ?? c.email ?? c.id.slice(0, 8)})` : c.name,
+  }));
+}
+
+/** A searchable client picker fed by /api/v1/clients?q= (debounced). */
+export function ClientPicker({
+  label,
+  ariaLabel,
+  value,
+  onChange,
+  selected,
+  loadClients = searchClients,
+  error,
+  required,
+  disabled,
+  clearable,
+  placeholder,
+  w,
+}: {
+  label?: string;
+  /** For a picker without a visible label (a list filter). */
+  ariaLabel?: string;
+  value: string | null;
+  onChange: (value: string | null) => void;
+  /** The current choice's option, so its name shows before any search. */
+  selected?: ClientOption | null;
+  loadClients?: (q: string) => Promise<ClientOption[]>;
+  error?: React.ReactNode;
+  required?: boolean;
+  disabled?: boolean;
+  clearable?: boolean;
+  placeholder?: string;
+  w?: number;
+}) {
+  const [search, setSearch] = useState("");
+  const [debounced] = useDebouncedValue(search, 250);
+  const [picked, setPicked] = useState<ClientOption | null>(selected ?? null);
+  const options = useQuery({
+    queryKey: ["clients", "picker", debounced],
+    queryFn: () => loadClients(debounced),
+    enabled: !disabled,
+    staleTime: 30_000,
+    placeholderData: keepPreviousData,
+  });
+  const data = [...(options.data ?? [])];
+  const current = picked?.value === value ? picked : selected;
+  if (current && current.value === value && !data.some((o) => o.value === current.value)) data.unshift(current);
+  return (
+    <Select
+      label={label}
+      aria-label={label ? undefined : ariaLabel}
+      placeholder={placeholder ?? "Search clients"}
+      searchable
+      clearable={clearable}
+      required={required}
+      disabled={disabled}
+      data={data}
+      value={value}
+      onChange={(v, option) => {
+        setPicked(option ? { value: option.value, label: option.label } : null);
+        onChange(v);
+      }}
+      searchValue={search}
+      onSearchChange={setSearch}
+      filter={({ options: o }) => o}
+      nothingFoundMessage={options.isFetching ? "Searching…" : "No client found"}
+      error={error}
+      w={w}
+    />
+  );
+}
+
+export function EngagementForm({
+  initial,
+  initialClient,
+  submitLabel,
+  onSubmit,
+  onCancel,
+  loadClients,
+}: {
+  initial?: Engagement;
+  /** The client's option (editing, or creating from a client's page). */
+  initialClient?: ClientOption | null;
+  submitLabel: string;
+  onSubmit: (body: EngagementBody) => Promise<unknown>;
+  onCancel?: () => void;
+  loadClients?: (q: string) => Promise<ClientOption[]>;
+}) {
+  const [formError, setFormError] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+  const form = useForm<EngagementValues>({
+    initialValues: engagementValues(initial, initialClient?.value),
+    validate: {
+      client_id: (v) => (v ? null : "Choose a client"),
+      title: (v) => (v.trim() ? null : "An engagement needs a title"),
+      fixed_fee: (v, values) => (values.pricing_mode === "fixed" && !v.trim() ? "Required for a fixed fee" : amountError(v)),
+      hourly_rate: (v, values) => (values.pricing_mode === "hourly" && !v.trim() ? "Required for hourly pricing" : amountError(v)),
+      retainer_amount: (v, values) =>
+        values.pricing_mode === "retainer" && !v.trim() ? "Required for a retainer" : amountError(v),
+      end_date: (v, values) => (v && values.start_date && v < values.start_date ? "Ends before it starts" : null),
+      lines: {
+        description: (v) => (v.trim() ? null : "Describe the line"),
+        quantity: (v) => (!v.trim() || (parseDecimal(v) && Number(v) > 0) ? null : "A quantity above 0"),
+        unit_price: (v) => (parseDecimal(v) ? null : "A price, e.g. 150.00"),
+      },
+    },
+  });
+
+  const submit = form.onSubmit(async (values) => {
+    setFormError(null);
+    setSaving(true);
+    try {
+      await onSubmit(engagementBody(values, initial));
+    } catch (error) {
+      setFormError(applyProblem(form, error));
+    } finally {
+      setSaving(false);
+    }
+  });
+
+  const values = form.getValues();
+  const currency = initial?.currency ?? "USD";
+  const feeField = FEE_FIELD[values.pricing_mode];
+  const statuses = initial ? ENGAGEMENT_STATUSES : ENGAGEMENT_STATUSES.filter((s) => s.value === "draft" || s.value === "active");
+
+  return (
+    <form onSubmit={submit} noValidate aria-label="Engagement">
+      <Stack>
+        {formError ? (
+          <Alert color="red" role="alert">
+            {formError}
+          </Alert>
+        ) : null}
+        <ClientPicker
+          label="Client"
+          required
+          disabled={!!initial}
+          value={form.getValues().client_id}
+          onChange={(v) => form.setFieldValue("client_id", v)}
+          selected={initialClient}
+          loadClients={loadClients}
+          error={form.errors.client_id}
+        />
+        <TextInput label="Title" required data-autofocus {...form.getInputProps("title")} />
+        <Textarea label="Description" autosize minRows={2} {...form.getInputProps("description")} />
+        <SimpleGrid cols={{ base: 1, sm: 3 }}>
+          <Select label="Status" data={statuses} allowDeselect={false} {...form.getInputProps("status")} />
+          <Select label="Pricing" data={PRICING_MODES} allowDeselect={false} {...form.getInputProps("pricing_mode")} />
+          <TextInput
+            key={feeField}
+            label={FEE_LABEL[values.pricing_mode]}
+            required
+            inputMode="decimal"
+            {...form.getInputProps(feeField)}
+          />
+          <TextInput label="Start date" type="date" {...form.getInputProps("start_date")} />
+          <TextInput label="End date" type="date" {...form.getInputProps("end_date")} />
+        </SimpleGrid>
+        <Title order={3} size="h5">
+          Lines
+        </Title>
+        {values.lines.length ? (
+          <Table aria-label="Engagement lines" withRowBorders={false}>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Description</Table.Th>
+                <Table.Th w={110}>Quantity</Table.Th>
+                <Table.Th w={140}>Unit price</Table.Th>
+                <Table.Th w={120}>Amount</Table.Th>
+                <Table.Th w={40} />
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {values.lines.map((line, i) => {
+                const amount = lineAmountMinor(line.quantity.trim() || "1", line.unit_price);
+                return (
+                  <Table.Tr key={form.key(`lines.${i}`)}>
+                    <Table.Td>
+                      <TextInput aria-label={`Line ${i + 1} description`} {...form.getInputProps(`lines.${i}.description`)} />
+                    </Table.Td>
+                    <Table.Td>
+                      <TextInput aria-label={`Line ${i + 1} quantity`} inputMode="decimal" {...form.getInputProps(`lines.${i}.quantity`)} />
+                    </Table.Td>
+                    <Table.Td>
+                      <TextInput aria-label={`Line ${i + 1} unit price`} inputMode="decimal" {...form.getInputProps(`lines.${i}.unit_price`)} />
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="sm" ta="right">
+                        {amount === null ? "—" : money(minorToString(amount), currency)}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <ActionIcon variant="subtle" color="red" aria-label={`Remove line ${i + 1}`} onClick={() => form.removeListItem("lines", i)}>
+                        ×
+                      </ActionIcon>
+                    </Table.Td>
+                  </Table.Tr>
+                );
+              })}
+            </Table.Tbody>
+          </Table>
+        ) : (
+          <Text size="sm" c="dimmed">
+            No lines.
+          </Text>
+        )}
+        <Group justify="space-between">
+          <Button variant="light" size="xs" onClick={() => form.insertListItem("lines", { description: "", quantity: "1", unit_price: "" })}>
+            Add line
+          </Button>
+          <Text fw={600} aria-live="polite" data-testid="lines-total">
+            Lines total: {money(linesTotal(values.lines.map((l) => ({ ...l, quantity: l.quantity.trim() || "1" }))), currency)}
+          </Text>
+        </Group>
+        <Group justify="flex-end">
+          {onCancel ? (
+            <Button variant="default" onClick={onCancel}>
+              Cancel
+            </Button>
+          ) : null}
+          <Button type="submit" loading={saving}>
+            {submitLabel}
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
