@@ -37,7 +37,7 @@ function renderForm(onSubmit = vi.fn().mockResolvedValue(undefined)) {
   return onSubmit;
 }
 
-describe("ConnectionForm", () => {
+describe("ConnectionForm", { timeout: 20_000 }, () => {
   it("renders labelled inputs from the schemas and sends config and credentials", async () => {
     const onSubmit = renderForm();
     expect(screen.getByLabelText(/^API base URL/)).toHaveValue("https://api.stripe.com");

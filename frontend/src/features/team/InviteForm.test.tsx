@@ -17,7 +17,7 @@ const created = {
   created_at: "2026-12-02T00:00:00Z",
 };
 
-describe("InviteForm", () => {
+describe("InviteForm", { timeout: 20_000 }, () => {
   it("sends email and role, then shows the one-time link to copy", async () => {
     const onSubmit = vi.fn().mockResolvedValue(created);
     renderWithProviders(<InviteForm onSubmit={onSubmit} onDone={vi.fn()} origin="https://app.test" />);

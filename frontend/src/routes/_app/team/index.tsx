@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Group, Modal, Paper, Select, Stack, Text, Title } from "@mantine/core";
+import { Alert, Badge, Button, Group, Modal, Paper, Stack, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { createFileRoute } from "@tanstack/react-router";
@@ -10,15 +10,15 @@ import { useCan, useMe } from "../../../auth/me";
 import { DataTable } from "../../../components/DataTable";
 import { PageHeader } from "../../../components/PageHeader";
 import { EmptyState, QueryState } from "../../../components/QueryState";
-import { InviteForm, type Role, ROLES, roleLabel } from "../../../features/team/InviteForm";
-import { date, dateTime } from "../../../lib/format";
+import { InviteForm, type Role, roleLabel } from "../../../features/team/InviteForm";
+import { type Member, MembersTable } from "../../../features/team/MembersTable";
+import { dateTime } from "../../../lib/format";
 import { PAGE_SIZE } from "../../../lib/listSearch";
 
 export const Route = createFileRoute("/_app/team/")({
   component: TeamPage,
 });
 
-type Member = Schemas["MemberOut"];
 type Invitation = Schemas["InvitationOut"];
 
 const teamKeys = {
@@ -102,88 +102,6 @@ function TeamPage() {
     }
   };
 
-  const memberColumns: ColumnDef<Member>[] = [
-    { id: "full_name", accessorKey: "full_name", header: "Name" },
-    { id: "email", accessorKey: "email", header: "Email" },
-    {
-      id: "role",
-      header: "Role",
-      cell: ({ row }) => {
-        const m = row.original;
-        if (!canManage || m.user_id === me.user.id) return <Badge variant="light">{roleLabel(m.role)}</Badge>;
-        return (
-          <Select
-            aria-label={`Role of ${m.full_name}`}
-            data={ROLES}
-            value={m.role}
-            allowDeselect={false}
-            onChange={(v) => v && v !== m.role && void changeRole(m, v as Role)}
-            size="xs"
-            w={150}
-          />
-        );
-      },
-    },
-    {
-      id: "active",
-      header: "Active",
-      cell: ({ row }) => (
-        <Badge variant="light" color={row.original.active ? "green" : "gray"}>
-          {row.original.active ? "active" : "deactivated"}
-        </Badge>
-      ),
-    },
-    { id: "joined_at", header: "Joined", cell: ({ row }) => date(row.original.joined_at) },
-    ...(canManage
-      ? [
-          {
-            id: "actions",
-            header: "Actions",
-            cell: ({ row }) => {
-              const m = row.original;
-              if (m.user_id === me.user.id) return <Text size="xs" c="dimmed">you</Text>;
-              const path = { params: { path: { user_id: m.user_id } } };
-              return m.active ? (
-                <Button
-                  size="xs"
-                  variant="light"
-                  color="red"
-                  aria-label={`Deactivate ${m.full_name}`}
-                  onClick={() =>
-                    ask({
-                      title: `Deactivate ${m.full_name}?`,
-                      message: "They are signed out and can no longer sign in to this firm. You can reactivate them later.",
-                      action: "Deactivate",
-                      color: "red",
-                      run: () => unwrap(api.POST("/api/v1/team/members/{user_id}/deactivate", path)),
-                    })
-                  }
-                >
-                  Deactivate
-                </Button>
-              ) : (
-                <Button
-                  size="xs"
-                  variant="light"
-                  aria-label={`Reactivate ${m.full_name}`}
-                  onClick={() =>
-                    ask({
-                      title: `Reactivate ${m.full_name}?`,
-                      message: `They can sign in again, as ${roleLabel(m.role)}.`,
-                      action: "Reactivate",
-                      run: () => unwrap(api.POST("/api/v1/team/members/{user_id}/reactivate", path)),
-                    })
-                  }
-                >
-                  Reactivate
-                </Button>
-              );
-            },
-          } satisfies ColumnDef<Member>,
-        ]
-      : []),
-  ];
-
   const invitationColumns: ColumnDef<Invitation>[] = [
     { id: "email", accessorKey: "email", header: "Email" },
     { id: "role", header: "Role", cell: ({ row }) => roleLabel(row.original.role) },
@@ -243,11 +161,30 @@ function TeamPage() {
           </Title>
           <QueryState query={members} isEmpty={(p) => p.total === 0} empty={<EmptyState title="No members" />}>
             {(p) => (
-              <DataTable
-                label="Members"
-                columns={memberColumns}
-                rows={p.items}
-                getRowId={(m) => m.user_id}
+              <MembersTable
+                members={p.items}
+                meId={me.user.id}
+                canManage={canManage}
+                onRoleChange={(m, role) => void changeRole(m, role)}
+                onDeactivate={(m) =>
+                  ask({
+                    title: `Deactivate ${m.full_name}?`,
+                    message: "They are signed out and can no longer sign in to this firm. You can reactivate them later.",
+                    action: "Deactivate",
+                    color: "red",
+                    run: () =>
+                      unwrap(api.POST("/api/v1/team/members/{user_id}/deactivate", { params: { path: { user_id: m.user_id } } })),
+                  })
+                }
+                onReactivate={(m) =>
+                  ask({
+                    title: `Reactivate ${m.full_name}?`,
+                    message: `They can sign in again, as ${roleLabel(m.role)}.`,
+                    action: "Reactivate",
+                    run: () =>
+                      unwrap(api.POST("/api/v1/team/members/{user_id}/reactivate", { params: { path: { user_id: m.user_id } } })),
+                  })
+                }
                 total={p.total}
                 page={page}
                 pageSize={PAGE_SIZE}
