@@ -3,7 +3,6 @@ import {
   Anchor,
   Badge,
   Button,
-  Checkbox,
   Group,
   Modal,
   Paper,
@@ -18,7 +17,7 @@ import { useDisclosure } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { createFileRoute, Link, useNavigate } from "@tanstack/react-router";
-import { type ReactNode, useEffect, useState } from "react";
+import { type ReactNode, useState } from "react";
 
 import { api, ApiError, unwrap } from "../../../api/client";
 import { useCan, useMe } from "../../../auth/me";
@@ -29,15 +28,13 @@ import {
   type Connection,
   connectionQuery,
   dagsterAssetsUrl,
-  dagsterRunUrl,
-  FINISHED,
   integrationKeys,
   type Provider,
   providersQuery,
   STATUS_COLOR,
-  syncRequestQuery,
 } from "../../../features/integrations/queries";
 import { type ConnectBody, ConnectionForm } from "../../../features/integrations/SchemaForm";
+import { SyncPanel } from "../../../features/integrations/SyncPanel";
 import type { JsonSchema } from "../../../features/integrations/schema";
 import { ago, dateTime } from "../../../lib/format";
 
@@ -186,7 +183,11 @@ function ConnectionDetail({ connection: c, provider }: { connection: Connection;
           </Paper>
         </SimpleGrid>
         <Can permission="connections:sync">
-          <SyncPanel connection={c} dagster={dagster} />
+          <SyncPanel
+            connectionId={c.id}
+            dagster={dagster}
+            onFinished={() => void queryClient.invalidateQueries({ queryKey: integrationKeys.connection(c.id) })}
+          />
         </Can>
         {provider?.mapping_schema ? <MappingPanel connectionId={c.id} /> : null}
         <DeadLetters connectionId={c.id} />
@@ -226,95 +227,6 @@ function ConnectionDetail({ connection: c, provider }: { connection: Connection;
         </Stack>
       </Modal>
     </>
-  );
-}
-
-/** "Sync now": queue a sync request, poll it every 2 s until it has finished, then reload the connection. */
-function SyncPanel({ connection: c, dagster }: { connection: Connection; dagster: string | null }) {
-  const queryClient = useQueryClient();
-  const [fullRefresh, setFullRefresh] = useState(false);
-  const [requestId, setRequestId] = useState<string | null>(null);
-  const [starting, setStarting] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const request = useQuery({ ...syncRequestQuery(requestId ?? ""), enabled: !!requestId });
-  const status = request.data?.status;
-  const running = !!requestId && (!status || !FINISHED.has(status));
-
-  useEffect(() => {
-    if (status && FINISHED.has(status)) void queryClient.invalidateQueries({ queryKey: integrationKeys.connection(c.id) });
-  }, [status, c.id, queryClient]);
-
-  const start = async () => {
-    setError(null);
-    setStarting(true);
-    try {
-      const r = await unwrap(
-        api.POST("/api/v1/connections/{connection_id}/sync", {
-          params: { path: { connection_id: c.id } },
-          body: { full_refresh: fullRefresh },
-        }),
-      );
-      queryClient.setQueryData(integrationKeys.syncRequest(r.id), r);
-      setRequestId(r.id);
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-    } finally {
-      setStarting(false);
-    }
-  };
-
-  return (
-    <Paper withBorder p="md">
-      <Group justify="space-between" align="flex-start">
-        <Title order={2} size="h4">
-          Sync
-        </Title>
-        <Group>
-          <Checkbox label="Full refresh" description="Re-read everything" checked={fullRefresh} onChange={(e) => setFullRefresh(e.currentTarget.checked)} />
-          <Button onClick={() => void start()} loading={starting} disabled={running}>
-            Sync now
-          </Button>
-        </Group>
-      </Group>
-      {error ? (
-        <Alert color="red" role="alert" mt="sm">
-          {error}
-        </Alert>
-      ) : null}
-      {requestId ? (
-        <Stack gap="xs" mt="sm" aria-live="polite" data-testid="sync-request">
-          {request.isError ? (
-            <Alert color="red" role="alert">
-              {request.error.message}
-            </Alert>
-          ) : null}
-          <Group gap="sm">
-            <Text size="sm">This sync:</Text>
-            <Badge variant="light" color={STATUS_COLOR[status ?? ""] ?? "blue"} data-testid="sync-request-status">
-              {status ?? "queued"}
-            </Badge>
-            {request.data?.full_refresh ? <Badge variant="outline">full refresh</Badge> : null}
-            {request.data?.records !== null && request.data?.records !== undefined ? (
-              <Text size="sm" data-testid="sync-request-records">
-                {request.data.records} records
-              </Text>
-            ) : null}
-            {dagster && request.data?.run_id ? (
-              <Anchor href={dagsterRunUrl(dagster, request.data.run_id)} target="_blank" rel="noreferrer" size="sm">
-                Open run in Dagster
-              </Anchor>
-            ) : null}
-          </Group>
-          {request.data?.error ? (
-            <Alert color="red" title="The sync failed" data-testid="sync-request-error">
-              <Text size="sm" style={{ whiteSpace: "pre-wrap" }}>
-                {request.data.error}
-              </Text>
-            </Alert>
-          ) : null}
-        </Stack>
-      ) : null}
-    </Paper>
   );
 }
 
