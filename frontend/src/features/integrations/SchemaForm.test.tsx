@@ -89,6 +89,22 @@ describe("ConnectionForm", { timeout: 20_000 }, () => {
     expect(screen.getByRole("alert")).toHaveTextContent("provider: unknown provider");
   });
 
+  it("does not repeat a form-level message the detail already says", async () => {
+    renderForm(
+      vi.fn().mockRejectedValue(
+        new ApiError(409, {
+          title: "Conflict",
+          detail: "this firm already has a stripe connection for account acct_1",
+          errors: [{ field: "config", message: "this firm already has a stripe connection for account acct_1" }],
+        }),
+      ),
+    );
+    await userEvent.type(screen.getByLabelText(/^Account ID/), "acct_1");
+    await userEvent.type(screen.getByLabelText(/^Webhook signing secret/), "whsec_x");
+    await userEvent.click(screen.getByRole("button", { name: "Connect" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(/^this firm already has a stripe connection for account acct_1$/);
+  });
+
   it("edits an existing config without credentials", async () => {
     const onSubmit = vi.fn().mockResolvedValue(undefined);
     renderWithProviders(

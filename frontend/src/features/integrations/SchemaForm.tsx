@@ -182,11 +182,10 @@ export function ConnectionForm({
         const paths = ["display_name", "sync_interval_minutes", ...fieldPaths(configFields), ...fieldPaths(credentialFields)];
         const { onFields, rest } = placeErrors(error.fieldErrors, paths);
         form.setErrors(onFields);
-        setFormError(
-          Object.keys(onFields).length && !rest.length
-            ? null
-            : [error.problem.detail ?? error.problem.title, ...rest].filter(Boolean).join(" — "),
-        );
+        const detail = error.problem.detail ?? error.problem.title;
+        // A message the detail already says ("config: this firm already has …") is not repeated.
+        const extra = rest.filter((r) => !detail || !detail.includes(r.slice(r.indexOf(": ") + 2)));
+        setFormError(Object.keys(onFields).length && !rest.length ? null : [detail, ...extra].filter(Boolean).join(" — "));
       } else {
         setFormError(error instanceof Error ? error.message : String(error));
       }

@@ -226,6 +226,7 @@ function TeamPage() {
           void refresh();
         }}
         title="Invite member"
+        size="lg"
       >
         <InviteForm
           onSubmit={(body) => unwrap(api.POST("/api/v1/team/invitations", { body }))}
