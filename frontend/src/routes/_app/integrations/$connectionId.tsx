@@ -108,16 +108,7 @@ function ConnectionDetail({ connection: c, provider }: { connection: Connection;
       <Anchor component={Link} to="/integrations" size="sm">
         ← Integrations
       </Anchor>
-      <PageHeader
-        title={
-          <Group gap="sm">
-            {c.display_name}
-            <Badge data-testid="connection-status" variant="light" color={STATUS_COLOR[c.status] ?? "gray"} size="lg">
-              {c.status}
-            </Badge>
-          </Group>
-        }
-      >
+      <PageHeader title={c.display_name}>
         {dagster ? (
           <Button component="a" href={dagsterAssetsUrl(dagster, c.provider)} target="_blank" rel="noreferrer" variant="subtle">
             Open assets in Dagster
@@ -133,6 +124,14 @@ function ConnectionDetail({ connection: c, provider }: { connection: Connection;
         </Can>
       </PageHeader>
       <Stack>
+        <Group gap="xs" mt={-8}>
+          <Text size="sm" c="dimmed">
+            Status
+          </Text>
+          <Badge data-testid="connection-status" variant="light" color={STATUS_COLOR[c.status] ?? "gray"} size="lg">
+            {c.status}
+          </Badge>
+        </Group>
         {c.status_detail ? (
           <Alert color={c.status === "active" ? "blue" : "orange"} data-testid="status-detail">
             {c.status_detail}
@@ -376,12 +375,12 @@ function DeadLetters({ connectionId }: { connectionId: string }) {
                       </Text>
                     </Table.Td>
                     <Table.Td>{l.attempts}</Table.Td>
-                    <Table.Td>
+                    <Table.Td miw={100}>
                       <Badge variant="light" color={l.status === "resolved" ? "green" : "orange"}>
                         {l.status}
                       </Badge>
                     </Table.Td>
-                    <Table.Td>{dateTime(l.last_attempt_at)}</Table.Td>
+                    <Table.Td miw={140}>{dateTime(l.last_attempt_at)}</Table.Td>
                     {canSync ? (
                       <Table.Td>
                         {l.status !== "resolved" ? (
@@ -395,6 +394,11 @@ function DeadLetters({ connectionId }: { connectionId: string }) {
                 ))}
               </Table.Tbody>
             </Table>
+            {p.total > p.items.length ? (
+              <Text size="sm" c="dimmed" mt="xs">
+                Showing the latest {p.items.length} of {p.total}.
+              </Text>
+            ) : null}
           </Table.ScrollContainer>
         )}
       </QueryState>

@@ -116,7 +116,7 @@ function connectionColumns(providers: Map<string, Provider>): ColumnDef<Connecti
       id: "error",
       header: "Error",
       cell: ({ row }) => {
-        const text = row.original.last_sync.error ?? row.original.status_detail;
+        const text = row.original.last_sync.error ?? (row.original.status !== "active" ? row.original.status_detail : null);
         return text ? (
           <Text size="sm" c="red" lineClamp={2} title={text}>
             {text}
