@@ -22,6 +22,7 @@ import { Route as AppContactsIndexRouteImport } from './routes/_app/contacts/ind
 import { Route as AppDocumentsIndexRouteImport } from './routes/_app/documents/index'
 import { Route as AppEngagementsIndexRouteImport } from './routes/_app/engagements/index'
 import { Route as AppIntegrationsIndexRouteImport } from './routes/_app/integrations/index'
+import { Route as AppIntegrationsConnectionIdRouteImport } from './routes/_app/integrations/$connectionId'
 import { Route as AppInvoicesIndexRouteImport } from './routes/_app/invoices/index'
 import { Route as AppInvoicesInvoiceIdRouteImport } from './routes/_app/invoices/$invoiceId'
 import { Route as AppLeadsIndexRouteImport } from './routes/_app/leads/index'
@@ -91,6 +92,12 @@ const AppIntegrationsIndexRoute = AppIntegrationsIndexRouteImport.update({
   path: '/integrations/',
   getParentRoute: () => AppRoute,
 } as any)
+const AppIntegrationsConnectionIdRoute =
+  AppIntegrationsConnectionIdRouteImport.update({
+    id: '/integrations/$connectionId',
+    path: '/integrations/$connectionId',
+    getParentRoute: () => AppRoute,
+  } as any)
 const AppInvoicesIndexRoute = AppInvoicesIndexRouteImport.update({
   id: '/invoices/',
   path: '/invoices/',
@@ -118,6 +125,7 @@ export interface FileRoutesByFullPath {
   '/login': typeof LoginRoute
   '/signup': typeof SignupRoute
   '/clients/$clientId': typeof AppClientsClientIdRoute
+  '/integrations/$connectionId': typeof AppIntegrationsConnectionIdRoute
   '/invoices/$invoiceId': typeof AppInvoicesInvoiceIdRoute
   '/audit/': typeof AppAuditIndexRoute
   '/calendar/': typeof AppCalendarIndexRoute
@@ -136,6 +144,7 @@ export interface FileRoutesByTo {
   '/signup': typeof SignupRoute
   '/': typeof AppIndexRoute
   '/clients/$clientId': typeof AppClientsClientIdRoute
+  '/integrations/$connectionId': typeof AppIntegrationsConnectionIdRoute
   '/invoices/$invoiceId': typeof AppInvoicesInvoiceIdRoute
   '/audit': typeof AppAuditIndexRoute
   '/calendar': typeof AppCalendarIndexRoute
@@ -156,6 +165,7 @@ export interface FileRoutesById {
   '/signup': typeof SignupRoute
   '/_app/': typeof AppIndexRoute
   '/_app/clients/$clientId': typeof AppClientsClientIdRoute
+  '/_app/integrations/$connectionId': typeof AppIntegrationsConnectionIdRoute
   '/_app/invoices/$invoiceId': typeof AppInvoicesInvoiceIdRoute
   '/_app/audit/': typeof AppAuditIndexRoute
   '/_app/calendar/': typeof AppCalendarIndexRoute
@@ -176,6 +186,7 @@ export interface FileRouteTypes {
     | '/login'
     | '/signup'
     | '/clients/$clientId'
+    | '/integrations/$connectionId'
     | '/invoices/$invoiceId'
     | '/audit/'
     | '/calendar/'
@@ -194,6 +205,7 @@ export interface FileRouteTypes {
     | '/signup'
     | '/'
     | '/clients/$clientId'
+    | '/integrations/$connectionId'
     | '/invoices/$invoiceId'
     | '/audit'
     | '/calendar'
@@ -213,6 +225,7 @@ export interface FileRouteTypes {
     | '/signup'
     | '/_app/'
     | '/_app/clients/$clientId'
+    | '/_app/integrations/$connectionId'
     | '/_app/invoices/$invoiceId'
     | '/_app/audit/'
     | '/_app/calendar/'
@@ -326,6 +339,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppIntegrationsIndexRouteImport
       parentRoute: typeof AppRoute
     }
+    '/_app/integrations/$connectionId': {
+      id: '/_app/integrations/$connectionId'
+      path: '/integrations/$connectionId'
+      fullPath: '/integrations/$connectionId'
+      preLoaderRoute: typeof AppIntegrationsConnectionIdRouteImport
+      parentRoute: typeof AppRoute
+    }
     '/_app/invoices/': {
       id: '/_app/invoices/'
       path: '/invoices'
@@ -360,6 +380,7 @@ declare module '@tanstack/react-router' {
 interface AppRouteChildren {
   AppIndexRoute: typeof AppIndexRoute
   AppClientsClientIdRoute: typeof AppClientsClientIdRoute
+  AppIntegrationsConnectionIdRoute: typeof AppIntegrationsConnectionIdRoute
   AppInvoicesInvoiceIdRoute: typeof AppInvoicesInvoiceIdRoute
   AppAuditIndexRoute: typeof AppAuditIndexRoute
   AppCalendarIndexRoute: typeof AppCalendarIndexRoute
@@ -376,6 +397,7 @@ interface AppRouteChildren {
 const AppRouteChildren: AppRouteChildren = {
   AppIndexRoute: AppIndexRoute,
   AppClientsClientIdRoute: AppClientsClientIdRoute,
+  AppIntegrationsConnectionIdRoute: AppIntegrationsConnectionIdRoute,
   AppInvoicesInvoiceIdRoute: AppInvoicesInvoiceIdRoute,
   AppAuditIndexRoute: AppAuditIndexRoute,
   AppCalendarIndexRoute: AppCalendarIndexRoute,
