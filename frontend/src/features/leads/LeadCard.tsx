@@ -30,7 +30,7 @@ export function LeadCard({
           <Text fw={600} size="sm">
             {lead.name}
           </Text>
-          <Badge variant="light" color={lead.score >= 70 ? "green" : lead.score >= 40 ? "yellow" : "gray"} title="Score">
+          <Badge style={{ flexShrink: 0 }} variant="light" color={lead.score >= 70 ? "green" : lead.score >= 40 ? "yellow" : "gray"} title="Score" aria-label={`Score ${lead.score}`}>
             {lead.score}
           </Badge>
         </Group>
@@ -40,7 +40,7 @@ export function LeadCard({
           </Text>
         ) : null}
         <Text size="xs" c="dimmed">
-          Source: {lead.source ?? "—"} · Score {lead.score}
+          Source: {lead.source ?? "—"}
         </Text>
         {converted ? (
           <Group gap="xs">

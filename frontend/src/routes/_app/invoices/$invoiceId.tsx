@@ -56,6 +56,9 @@ function InvoiceDetail({ invoice }: { invoice: Invoice }) {
   const isDraft = invoice.status === "draft";
   const isVoid = invoice.status === "void";
   const owing = compareDecimal(invoice.balance_due, "0") === 1;
+  // The API voids draft, sent and overdue invoices with nothing paid (allocations must be removed first).
+  const voidable =
+    ["draft", "sent", "overdue"].includes(invoice.status) && compareDecimal(invoice.amount_paid, "0") !== 1;
 
   const refresh = () =>
     Promise.all([
@@ -139,7 +142,7 @@ function InvoiceDetail({ invoice }: { invoice: Invoice }) {
           </Button>
         ) : null}
         {canWrite && !isVoid && !isDraft && owing ? <Button onClick={payDialog.open}>Record payment</Button> : null}
-        {canWrite && !isVoid ? (
+        {canWrite && voidable ? (
           <Button color="red" variant="light" onClick={voidDialog.open}>
             Void
           </Button>

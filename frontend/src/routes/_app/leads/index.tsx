@@ -97,7 +97,7 @@ function LeadsPage() {
         />
       </Group>
       <ScrollArea type="auto" offsetScrollbars>
-        <SimpleGrid cols={LEAD_STATUSES.length} miw={LEAD_STATUSES.length * 240} spacing="sm">
+        <SimpleGrid cols={LEAD_STATUSES.length} miw={LEAD_STATUSES.length * 200} spacing="sm">
           {LEAD_STATUSES.map((s) => (
             <LeadColumn
               key={s.value}
