@@ -20,5 +20,7 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     css: false,
     include: ["src/**/*.test.{ts,tsx}"],
+    // Five engineers share two cores: user-event typing in Mantine forms can pass 5 s under load.
+    testTimeout: 20_000,
   },
 });
