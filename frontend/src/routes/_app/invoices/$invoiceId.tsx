@@ -20,6 +20,7 @@ import {
   invoiceQuery,
   searchClients,
 } from "../../../features/invoices/queries";
+import { payInvoice } from "../../../features/invoices/payments";
 import { type PaymentBody, RecordPaymentForm } from "../../../features/invoices/RecordPaymentForm";
 import { displayStatus, InvoiceStatusBadge } from "../../../features/invoices/status";
 import { compareDecimal } from "../../../features/invoices/totals";
@@ -103,24 +104,18 @@ function InvoiceDetail({ invoice }: { invoice: Invoice }) {
   // Two calls (the API has no single "pay this invoice" call): record the payment, then allocate it here.
   // If the allocation fails the payment exists unallocated; say so, and show what is stored.
   const recordPayment = async (body: PaymentBody) => {
-    const payment = await unwrap(
-      api.POST("/api/v1/payments", { body: { ...body, client_id: invoice.client_id, currency: cur } }),
-    );
     try {
-      await unwrap(
-        api.POST("/api/v1/payments/{payment_id}/allocations", {
-          params: { path: { payment_id: payment.id } },
-          body: { invoice_id: invoice.id, amount: body.amount },
-        }),
-      );
-      notifications.show({ color: "green", message: `Payment of ${money(body.amount, cur)} recorded` });
+      const outcome = await payInvoice(invoice, body);
       payDialog.close();
-    } catch (error) {
-      payDialog.close();
-      setActionError(
-        `The payment of ${money(body.amount, cur)} was recorded but could not be applied to this invoice ` +
-          `(${error instanceof Error ? error.message : String(error)}). It is on the client's account, unallocated.`,
-      );
+      if (outcome.kind === "allocated") {
+        notifications.show({ color: "green", message: `Payment of ${money(body.amount, cur)} recorded` });
+      } else {
+        const reason = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+        setActionError(
+          `The payment of ${money(body.amount, cur)} was recorded but could not be applied to this invoice ` +
+            `(${reason}). It is on the client's account, unallocated.`,
+        );
+      }
     } finally {
       await refresh();
     }
