@@ -20,7 +20,7 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     css: false,
     include: ["src/**/*.test.{ts,tsx}"],
-    // The machine is shared and slow: user-event typing through Mantine inputs can take seconds.
+    // CI has two cores: user-event typing through Mantine inputs can take seconds under load.
     testTimeout: 20_000,
   },
 });
