@@ -116,7 +116,11 @@ def callback(
         )
     session_id, firm_id = found
     with sessions() as session:
-        row = OAuthSessionRepository(session, issue_tenant_context(firm_id, Role.readonly)).get(session_id)
+        # Row-level security hides every firm's rows until the session is bound to one: read the session
+        # row as its firm (read-only), then the role its user holds there now.
+        reader = issue_tenant_context(firm_id, Role.readonly)
+        bind_tenant(session, reader)
+        row = OAuthSessionRepository(session, reader).get(session_id)
         user_id = row.user_id if row else None
         role = session.execute(_ROLE_OF, {"user": user_id, "firm": firm_id}).scalar() if user_id else None
         session.rollback()
