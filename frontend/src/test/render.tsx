@@ -6,8 +6,10 @@ import type { ReactElement } from "react";
 import { theme } from "../theme";
 
 /** Renders a component with the providers the app gives it (Mantine, a fresh query client). */
-export function renderWithProviders(ui: ReactElement) {
-  const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+export function renderWithProviders(
+  ui: ReactElement,
+  queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } }),
+) {
   return render(
     <MantineProvider theme={theme}>
       <QueryClientProvider client={queryClient}>{ui}</QueryClientProvider>

@@ -4,7 +4,7 @@ import dayjs from "dayjs";
 import { useState } from "react";
 
 import type { Schemas } from "../../api/client";
-import { ClientSelect } from "../../components/ClientSelect";
+import { ClientPicker } from "../../components/ClientPicker";
 import { applyProblem } from "../../lib/forms";
 import "./weekLayout"; // dayjs utc + timezone plugins
 
@@ -136,7 +136,14 @@ export function EventForm({
           <TextInput label="Ends" type="datetime-local" required {...form.getInputProps("ends_at")} />
         </SimpleGrid>
         <TextInput label="Location" {...form.getInputProps("location")} />
-        <ClientSelect {...form.getInputProps("client_id")} />
+        <ClientPicker
+          label="Client"
+          clearable
+          placeholder="No client"
+          value={form.values.client_id}
+          error={form.errors.client_id}
+          onChange={(value) => form.setFieldValue("client_id", value)}
+        />
         <Textarea label="Description" autosize minRows={2} {...form.getInputProps("description")} />
         <Group justify="space-between">
           <div>

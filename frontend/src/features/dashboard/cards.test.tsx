@@ -1,8 +1,10 @@
+import { QueryClient } from "@tanstack/react-query";
 import { screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 
 import type { Schemas } from "../../api/client";
 import { renderWithProviders } from "../../test/render";
+import { clientKeys } from "../clients/queries";
 import { OpenLeads, OverdueInvoices, SyncHealth } from "./cards";
 
 const connection = (over: Partial<Schemas["ConnectionOut"]>): Schemas["ConnectionOut"] => ({
@@ -61,12 +63,10 @@ describe("OverdueInvoices", () => {
       balance_due: "125.50",
       currency: "USD",
     } as Schemas["InvoiceOut"];
-    renderWithProviders(
-      <OverdueInvoices
-        page={{ items: [invoice], total: 12, limit: 5, offset: 0 }}
-        clientNames={new Map([["cl1", "Acme LLP"]])}
-      />,
-    );
+    // Client names come from the per-client query the rest of the app shares; the cache already has it.
+    const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+    queryClient.setQueryData(clientKeys.detail("cl1"), { id: "cl1", name: "Acme LLP" } as Schemas["ClientOut"]);
+    renderWithProviders(<OverdueInvoices page={{ items: [invoice], total: 12, limit: 5, offset: 0 }} />, queryClient);
     expect(screen.getByText("12")).toBeInTheDocument();
     expect(screen.getByRole("link", { name: "INV-0042" })).toHaveAttribute("href", "/invoices/i1");
     const row = screen.getByRole("row", { name: /INV-0042/ });

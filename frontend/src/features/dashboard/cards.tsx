@@ -3,6 +3,7 @@ import { useRouter } from "@tanstack/react-router";
 import type { ReactNode } from "react";
 
 import type { Schemas } from "../../api/client";
+import { useClientNames } from "../../components/ClientPicker";
 import { ago, date, dateTime, money } from "../../lib/format";
 
 /**
@@ -51,13 +52,8 @@ export function DashboardCard({
   );
 }
 
-export function OverdueInvoices({
-  page,
-  clientNames,
-}: {
-  page: Schemas["Page_InvoiceOut_"];
-  clientNames: Map<string, string>;
-}) {
+export function OverdueInvoices({ page }: { page: Schemas["Page_InvoiceOut_"] }) {
+  const clientNames = useClientNames(page.items.map((inv) => inv.client_id));
   return (
     <Stack gap="xs">
       <Text>
@@ -81,7 +77,7 @@ export function OverdueInvoices({
               <Table.Td>
                 <HrefLink href={`/invoices/${inv.id}`}>{inv.number}</HrefLink>
               </Table.Td>
-              <Table.Td>{clientNames.get(inv.client_id) ?? "—"}</Table.Td>
+              <Table.Td>{clientNames[inv.client_id] ?? "…"}</Table.Td>
               <Table.Td>{date(inv.due_date)}</Table.Td>
               <Table.Td ta="right">{money(inv.balance_due, inv.currency)}</Table.Td>
             </Table.Tr>

@@ -4,7 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 
 import { api, type Schemas, unwrap } from "../../api/client";
-import { ClientSelect } from "../../components/ClientSelect";
+import { ClientPicker } from "../../components/ClientPicker";
 import { ErrorState, LoadingState } from "../../components/QueryState";
 import { applyProblem } from "../../lib/forms";
 import { dateTime } from "../../lib/format";
@@ -129,7 +129,7 @@ export function UploadForm({
           disabled={busy}
           clearable
         />
-        {withClient ? <ClientSelect value={clientId} onChange={setClientId} disabled={busy} /> : null}
+        {withClient ? <ClientPicker label="Client" clearable placeholder="No client" value={clientId} onChange={setClientId} disabled={busy} /> : null}
         {step ? (
           <Stack gap={4} role="status" aria-live="polite">
             <Text size="sm">{STEP_LABEL[step]}</Text>

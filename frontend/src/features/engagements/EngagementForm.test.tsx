@@ -4,7 +4,8 @@ import { describe, expect, it, vi } from "vitest";
 
 import { ApiError, type Schemas } from "../../api/client";
 import { renderWithProviders } from "../../test/render";
-import { clientOptions, EngagementForm } from "./EngagementForm";
+import { clientOptions } from "../../components/ClientPicker";
+import { EngagementForm } from "./EngagementForm";
 
 const loadClients = vi.fn(async (q: string) =>
   [

@@ -1,18 +1,16 @@
 import { ActionIcon, Alert, Button, Group, Select, SimpleGrid, Stack, Table, Text, Textarea, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
-import { useDebouncedValue } from "@mantine/hooks";
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 
-import { api, type Schemas, unwrap } from "../../api/client";
+import type { Schemas } from "../../api/client";
 import { lineAmountMinor, linesTotal, minorToString, parseDecimal } from "../../lib/decimal";
 import { money } from "../../lib/format";
 import { applyProblem } from "../../lib/forms";
+import { type ClientOption, ClientPicker } from "../../components/ClientPicker";
 import { ENGAGEMENT_STATUSES, PRICING_MODES } from "./queries";
 
 type Engagement = Schemas["EngagementOut"];
 export type PricingMode = "fixed" | "hourly" | "retainer";
-export type ClientOption = { value: string; label: string };
 
 export const FEE_FIELD = { fixed: "fixed_fee", hourly: "hourly_rate", retainer: "retainer_amount" } as const;
 const FEE_LABEL = { fixed: "Fixed fee", hourly: "Hourly rate", retainer: "Retainer amount" } as const;
@@ -85,89 +83,6 @@ export function engagementBody(values: EngagementValues, initial?: Engagement): 
 }
 
 const amountError = (v: string) => (!v.trim() || parseDecimal(v) ? null : "A positive amount, e.g. 1250.00");
-
-async function searchClients(q: string): Promise<ClientOption[]> {
-  const page = await unwrap(api.GET("/api/v1/clients", { params: { query: { q: q || undefined, limit: 20, sort: "name" } } }));
-  return clientOptions(page.items);
-}
-
-/** Options for clients; clients sharing a name are told apart by city (or email). */
-export function clientOptions(clients: Pick<Schemas["ClientOut"], "id" | "name" | "city" | "email">[]): ClientOption[] {
-  const count = new Map<string, number>();
-  for (const c of clients) count.set(c.name, (count.get(c.name) ?? 0) + 1);
-  return clients.map((c) => ({
-    value: c.id,
-    label: (count.get(c.name) ?? 0) > 1 ? `${c.name} (${c.city ?? c.email ?? c.id.slice(0, 8)})` : c.name,
-  }));
-}
-
-/** A searchable client picker fed by /api/v1/clients?q= (debounced). */
-export function ClientPicker({
-  label,
-  ariaLabel,
-  value,
-  onChange,
-  selected,
-  loadClients = searchClients,
-  error,
-  required,
-  disabled,
-  clearable,
-  placeholder,
-  w,
-}: {
-  label?: string;
-  /** For a picker without a visible label (a list filter). */
-  ariaLabel?: string;
-  value: string | null;
-  onChange: (value: string | null) => void;
-  /** The current choice's option, so its name shows before any search. */
-  selected?: ClientOption | null;
-  loadClients?: (q: string) => Promise<ClientOption[]>;
-  error?: React.ReactNode;
-  required?: boolean;
-  disabled?: boolean;
-  clearable?: boolean;
-  placeholder?: string;
-  w?: number;
-}) {
-  const [search, setSearch] = useState("");
-  const [debounced] = useDebouncedValue(search, 250);
-  const [picked, setPicked] = useState<ClientOption | null>(selected ?? null);
-  const options = useQuery({
-    queryKey: ["clients", "picker", debounced],
-    queryFn: () => loadClients(debounced),
-    enabled: !disabled,
-    staleTime: 30_000,
-    placeholderData: keepPreviousData,
-  });
-  const data = [...(options.data ?? [])];
-  const current = picked?.value === value ? picked : selected;
-  if (current && current.value === value && !data.some((o) => o.value === current.value)) data.unshift(current);
-  return (
-    <Select
-      label={label}
-      aria-label={label ? undefined : ariaLabel}
-      placeholder={placeholder ?? "Search clients"}
-      searchable
-      clearable={clearable}
-      required={required}
-      disabled={disabled}
-      data={data}
-      value={value}
-      onChange={(v, option) => {
-        setPicked(option ? { value: option.value, label: option.label } : null);
-        onChange(v);
-      }}
-      searchValue={search}
-      onSearchChange={setSearch}
-      filter={({ options: o }) => o}
-      nothingFoundMessage={options.isFetching ? "Searching…" : "No client found"}
-      error={error}
-      w={w}
-    />
-  );
-}
 
 export function EngagementForm({
   initial,

@@ -12,11 +12,11 @@ import {
   TextInput,
 } from "@mantine/core";
 import { useForm } from "@mantine/form";
-import { useDebouncedValue } from "@mantine/hooks";
 import { useQuery } from "@tanstack/react-query";
-import { useMemo, useState } from "react";
+import { useState } from "react";
 
 import type { Schemas } from "../../api/client";
+import { ClientPicker } from "../../components/ClientPicker";
 import { money } from "../../lib/format";
 import { applyProblem } from "../../lib/forms";
 import { invoiceTotals, parseDecimal } from "./totals";
@@ -147,19 +147,6 @@ export function InvoiceForm({
     },
   });
 
-  // Client picker: searchable, fed by the API as the user types.
-  const [clientSearch, setClientSearch] = useState("");
-  const [debouncedSearch] = useDebouncedValue(clientSearch, 250);
-  const [chosenClient, setChosenClient] = useState<Option | undefined>(initialClient);
-  const clients = useQuery({
-    queryKey: ["invoice-form", "clients", debouncedSearch],
-    queryFn: () => loadClients(debouncedSearch === chosenClient?.label ? "" : debouncedSearch),
-  });
-  const clientOptions = useMemo(() => {
-    const list = clients.data ?? [];
-    return chosenClient && !list.some((o) => o.value === chosenClient.value) ? [chosenClient, ...list] : list;
-  }, [clients.data, chosenClient]);
-
   const clientId = form.values.client_id;
   const engagements = useQuery({
     queryKey: ["invoice-form", "engagements", clientId],
@@ -190,22 +177,16 @@ export function InvoiceForm({
           </Alert>
         ) : null}
         <SimpleGrid cols={{ base: 1, sm: 2 }}>
-          <Select
+          <ClientPicker
             label="Client"
             required
-            searchable
-            data-autofocus
-            placeholder="Search clients"
-            data={clientOptions}
-            searchValue={clientSearch}
-            onSearchChange={setClientSearch}
-            filter={({ options }) => options}
-            nothingFoundMessage={clients.isFetching ? "Searching…" : "No client matches"}
-            {...form.getInputProps("client_id")}
-            onChange={(value, option) => {
+            value={form.values.client_id}
+            selected={initialClient}
+            loadClients={loadClients}
+            error={form.errors.client_id}
+            onChange={(value) => {
               form.setFieldValue("client_id", value);
               form.setFieldValue("engagement_id", null);
-              setChosenClient(value && option ? option : undefined);
             }}
           />
           <Select

@@ -1,7 +1,7 @@
 import { keepPreviousData, queryOptions } from "@tanstack/react-query";
 
 import { api, type Schemas, unwrap } from "../../api/client";
-import { type ListSearch, PAGE_SIZE, pageParams } from "../../lib/listSearch";
+import { type ListSearch, pageParams } from "../../lib/listSearch";
 
 export type Invoice = Schemas["InvoiceOut"];
 export type InvoiceStatus = Invoice["status"];
@@ -69,14 +69,6 @@ export const firmQuery = queryOptions({
   queryFn: () => unwrap(api.GET("/api/v1/firm")),
   staleTime: 5 * 60_000,
 });
-
-/** Clients matching `q`, as Select options (the invoice form's and the list filter's client pickers). */
-export async function searchClients(q: string): Promise<{ value: string; label: string }[]> {
-  const page = await unwrap(
-    api.GET("/api/v1/clients", { params: { query: { q: q || undefined, sort: "name", limit: PAGE_SIZE } } }),
-  );
-  return page.items.map((c) => ({ value: c.id, label: c.name }));
-}
 
 /** A client's engagements, as Select options. */
 export async function clientEngagements(clientId: string): Promise<{ value: string; label: string }[]> {

@@ -5,7 +5,6 @@ import dayjs from "dayjs";
 
 import { api, unwrap } from "../../api/client";
 import { Can } from "../../components/Can";
-import { useClientNames } from "../../components/ClientSelect";
 import { PageHeader } from "../../components/PageHeader";
 import { EmptyState, QueryState } from "../../components/QueryState";
 import {
@@ -44,7 +43,6 @@ function Dashboard() {
 }
 
 function OverdueCard() {
-  const clientNames = useClientNames();
   const yesterday = dayjs().subtract(1, "day").format("YYYY-MM-DD");
   const query = useQuery({
     queryKey: ["dashboard", "overdue", yesterday],
@@ -59,7 +57,7 @@ function OverdueCard() {
   return (
     <DashboardCard title="Overdue invoices" href="/invoices?status=overdue" linkLabel="All overdue invoices">
       <QueryState query={query} isEmpty={(p) => p.total === 0} empty={<EmptyState title="No overdue invoices" />}>
-        {(page) => <OverdueInvoices page={page} clientNames={clientNames} />}
+        {(page) => <OverdueInvoices page={page} />}
       </QueryState>
     </DashboardCard>
   );

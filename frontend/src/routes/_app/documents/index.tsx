@@ -9,7 +9,7 @@ import { useState } from "react";
 import { api, type Schemas, unwrap } from "../../../api/client";
 import { useCan } from "../../../auth/me";
 import { Can } from "../../../components/Can";
-import { useClientNames } from "../../../components/ClientSelect";
+import { useClientNames } from "../../../components/ClientPicker";
 import { DataTable } from "../../../components/DataTable";
 import { PageHeader } from "../../../components/PageHeader";
 import { EmptyState, ErrorState, QueryState } from "../../../components/QueryState";
@@ -55,7 +55,6 @@ function DocumentsPage() {
   const navigate = useNavigate({ from: Route.fullPath });
   const queryClient = useQueryClient();
   const canWrite = useCan("documents:write");
-  const clientNames = useClientNames();
   const folderId = search.folder;
 
   const [folderModal, setFolderModal] = useState<"create" | "rename" | null>(null);
@@ -100,6 +99,7 @@ function DocumentsPage() {
     enabled: !!folderId,
     placeholderData: keepPreviousData,
   });
+  const clientNames = useClientNames(documents.data?.items.map((d) => d.client_id) ?? []);
 
   const refresh = () => queryClient.invalidateQueries({ queryKey: ["documents"] });
 
@@ -126,7 +126,7 @@ function DocumentsPage() {
       id: "client",
       header: "Client",
       enableSorting: false,
-      cell: ({ row }) => (row.original.client_id ? (clientNames.get(row.original.client_id) ?? "—") : "—"),
+      cell: ({ row }) => (row.original.client_id ? (clientNames[row.original.client_id] ?? "…") : "—"),
     },
     { id: "content_type", accessorKey: "content_type", header: "Type", enableSorting: false },
     {

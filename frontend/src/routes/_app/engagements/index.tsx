@@ -13,7 +13,8 @@ import { DataTable } from "../../../components/DataTable";
 import { PageHeader } from "../../../components/PageHeader";
 import { EmptyState, QueryState } from "../../../components/QueryState";
 import { clientQuery } from "../../../features/clients/queries";
-import { ClientPicker, type EngagementBody, EngagementForm } from "../../../features/engagements/EngagementForm";
+import { ClientPicker } from "../../../components/ClientPicker";
+import { type EngagementBody, EngagementForm } from "../../../features/engagements/EngagementForm";
 import {
   ENGAGEMENT_STATUSES,
   type EngagementSearch,

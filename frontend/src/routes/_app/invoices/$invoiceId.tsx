@@ -10,6 +10,7 @@ import { useCan } from "../../../auth/me";
 import { PageHeader } from "../../../components/PageHeader";
 import { EmptyState, QueryState } from "../../../components/QueryState";
 import { clientQuery } from "../../../features/clients/queries";
+import { searchClients } from "../../../components/ClientPicker";
 import { InvoiceForm } from "../../../features/invoices/InvoiceForm";
 import {
   clientEngagements,
@@ -18,7 +19,6 @@ import {
   invoiceAllocationsQuery,
   invoiceKeys,
   invoiceQuery,
-  searchClients,
 } from "../../../features/invoices/queries";
 import { payInvoice } from "../../../features/invoices/payments";
 import { type PaymentBody, RecordPaymentForm } from "../../../features/invoices/RecordPaymentForm";

@@ -11,7 +11,7 @@ import { Can } from "../../../components/Can";
 import { DataTable } from "../../../components/DataTable";
 import { PageHeader } from "../../../components/PageHeader";
 import { EmptyState, QueryState } from "../../../components/QueryState";
-import { ClientFilter } from "../../../features/invoices/ClientSelect";
+import { ClientPicker, searchClients, useClientNames } from "../../../components/ClientPicker";
 import { InvoiceForm } from "../../../features/invoices/InvoiceForm";
 import {
   clientEngagements,
@@ -20,11 +20,9 @@ import {
   type Invoice,
   invoiceKeys,
   invoiceListQuery,
-  searchClients,
   validateInvoiceSearch,
 } from "../../../features/invoices/queries";
 import { displayStatus, InvoiceStatusBadge } from "../../../features/invoices/status";
-import { useClientNames } from "../../../features/invoices/useClientNames";
 import { date, money } from "../../../lib/format";
 import { PAGE_SIZE, validateListSearch } from "../../../lib/listSearch";
 
@@ -128,9 +126,10 @@ function InvoicesPage() {
             onChange={(v) => setSearch({ status: v ?? undefined })}
             w={180}
           />
-          <ClientFilter
-            aria-label="Filter by client"
+          <ClientPicker
+            ariaLabel="Filter by client"
             placeholder="Any client"
+            clearable
             value={search.client ?? null}
             onChange={(v) => setSearch({ client: v ?? undefined })}
             w={240}
