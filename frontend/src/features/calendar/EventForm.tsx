@@ -1,4 +1,4 @@
-import { Alert, Button, Group, SimpleGrid, Stack, Textarea, TextInput } from "@mantine/core";
+import { Button, Group, SimpleGrid, Stack, Textarea, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import dayjs from "dayjs";
 import { useState } from "react";
@@ -7,6 +7,8 @@ import type { Schemas } from "../../api/client";
 import { ClientPicker } from "../../components/ClientPicker";
 import { applyProblem } from "../../lib/forms";
 import "./weekLayout"; // dayjs utc + timezone plugins
+import { FormError } from "../../components/FormError";
+import { useFormSubmit } from "../../lib/useFormSubmit";
 
 const INPUT_FORMAT = "YYYY-MM-DDTHH:mm";
 
@@ -77,8 +79,6 @@ export function EventForm({
   onCancel?: () => void;
   onDelete?: () => Promise<unknown>;
 }) {
-  const [formError, setFormError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const form = useForm<EventValues>({
     initialValues: eventValues(initial, tz, defaultStart),
@@ -89,24 +89,16 @@ export function EventForm({
     },
   });
 
-  const submit = form.onSubmit(async (values) => {
-    setFormError(null);
-    setSaving(true);
-    try {
-      await onSubmit({
-        title: values.title.trim(),
-        starts_at: fromLocalInput(values.starts_at, tz),
-        ends_at: fromLocalInput(values.ends_at, tz),
-        timezone: tz,
-        location: values.location.trim() || null,
-        client_id: values.client_id || null,
-        description: values.description.trim() || null,
-      });
-    } catch (error) {
-      setFormError(applyProblem(form, error));
-    } finally {
-      setSaving(false);
-    }
+  const { submit, saving, formError, setFormError } = useFormSubmit(form, async (values) => {
+    await onSubmit({
+      title: values.title.trim(),
+      starts_at: fromLocalInput(values.starts_at, tz),
+      ends_at: fromLocalInput(values.ends_at, tz),
+      timezone: tz,
+      location: values.location.trim() || null,
+      client_id: values.client_id || null,
+      description: values.description.trim() || null,
+    });
   });
 
   const remove = async () => {
@@ -125,11 +117,7 @@ export function EventForm({
   return (
     <form onSubmit={submit} noValidate aria-label="Event">
       <Stack>
-        {formError ? (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        ) : null}
+        <FormError message={formError} />
         <TextInput label="Title" required data-autofocus {...form.getInputProps("title")} />
         <SimpleGrid cols={{ base: 1, sm: 2 }}>
           <TextInput label="Starts" type="datetime-local" required {...form.getInputProps("starts_at")} />

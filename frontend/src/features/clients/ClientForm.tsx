@@ -1,9 +1,10 @@
-import { Alert, Button, Group, Select, SimpleGrid, Stack, Textarea, TextInput } from "@mantine/core";
+import { Button, Group, Select, SimpleGrid, Stack, Textarea, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
-import { useState } from "react";
 
 import type { Schemas } from "../../api/client";
-import { applyProblem, blankToNull } from "../../lib/forms";
+import { blankToNull } from "../../lib/forms";
+import { FormError } from "../../components/FormError";
+import { useFormSubmit } from "../../lib/useFormSubmit";
 
 export const CLIENT_STATUSES = [
   { value: "active", label: "Active" },
@@ -48,8 +49,6 @@ export function ClientForm({
   onSubmit: (body: Schemas["ClientCreate"]) => Promise<unknown>;
   onCancel?: () => void;
 }) {
-  const [formError, setFormError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
   const form = useForm<ClientValues>({
     initialValues: clientValues(initial),
     validate: {
@@ -58,26 +57,14 @@ export function ClientForm({
     },
   });
 
-  const submit = form.onSubmit(async (values) => {
-    setFormError(null);
-    setSaving(true);
-    try {
-      await onSubmit(blankToNull(values) as Schemas["ClientCreate"]);
-    } catch (error) {
-      setFormError(applyProblem(form, error));
-    } finally {
-      setSaving(false);
-    }
+  const { submit, saving, formError } = useFormSubmit(form, async (values) => {
+    await onSubmit(blankToNull(values) as Schemas["ClientCreate"]);
   });
 
   return (
     <form onSubmit={submit} noValidate aria-label="Client">
       <Stack>
-        {formError ? (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        ) : null}
+        <FormError message={formError} />
         <TextInput label="Name" required data-autofocus {...form.getInputProps("name")} />
         <SimpleGrid cols={{ base: 1, sm: 2 }}>
           <TextInput label="Email" type="email" {...form.getInputProps("email")} />

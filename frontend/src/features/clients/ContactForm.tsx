@@ -1,9 +1,9 @@
-import { Alert, Button, Checkbox, Group, SimpleGrid, Stack, TextInput } from "@mantine/core";
+import { Button, Checkbox, Group, SimpleGrid, Stack, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
-import { useState } from "react";
 
 import type { Schemas } from "../../api/client";
-import { applyProblem } from "../../lib/forms";
+import { FormError } from "../../components/FormError";
+import { useFormSubmit } from "../../lib/useFormSubmit";
 
 type Contact = Schemas["ContactOut"];
 /** A create body, or (editing) an update body carrying the version read. */
@@ -65,8 +65,6 @@ export function ContactForm({
   onSubmit: (body: ContactBody) => Promise<unknown>;
   onCancel?: () => void;
 }) {
-  const [formError, setFormError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
   const form = useForm<ContactValues>({
     initialValues: contactValues(initial),
     validate: {
@@ -75,26 +73,14 @@ export function ContactForm({
     },
   });
 
-  const submit = form.onSubmit(async (values) => {
-    setFormError(null);
-    setSaving(true);
-    try {
-      await onSubmit(contactBody(values, initial));
-    } catch (error) {
-      setFormError(applyProblem(form, error));
-    } finally {
-      setSaving(false);
-    }
+  const { submit, saving, formError } = useFormSubmit(form, async (values) => {
+    await onSubmit(contactBody(values, initial));
   });
 
   return (
     <form onSubmit={submit} noValidate aria-label="Contact">
       <Stack>
-        {formError ? (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        ) : null}
+        <FormError message={formError} />
         <SimpleGrid cols={{ base: 1, sm: 2 }}>
           <TextInput label="First name" required data-autofocus {...form.getInputProps("first_name")} />
           <TextInput label="Last name" {...form.getInputProps("last_name")} />

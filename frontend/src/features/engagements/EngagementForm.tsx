@@ -1,13 +1,13 @@
-import { ActionIcon, Alert, Button, Group, Select, SimpleGrid, Stack, Table, Text, Textarea, TextInput, Title } from "@mantine/core";
+import { ActionIcon, Button, Group, Select, SimpleGrid, Stack, Table, Text, Textarea, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
-import { useState } from "react";
 
 import type { Schemas } from "../../api/client";
 import { lineAmountMinor, linesTotal, minorToString, parseDecimal } from "../../lib/decimal";
 import { money } from "../../lib/format";
-import { applyProblem } from "../../lib/forms";
 import { type ClientOption, ClientPicker } from "../../components/ClientPicker";
 import { ENGAGEMENT_STATUSES, PRICING_MODES } from "./queries";
+import { FormError } from "../../components/FormError";
+import { useFormSubmit } from "../../lib/useFormSubmit";
 
 type Engagement = Schemas["EngagementOut"];
 export type PricingMode = "fixed" | "hourly" | "retainer";
@@ -100,8 +100,6 @@ export function EngagementForm({
   onCancel?: () => void;
   loadClients?: (q: string) => Promise<ClientOption[]>;
 }) {
-  const [formError, setFormError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
   const form = useForm<EngagementValues>({
     initialValues: engagementValues(initial, initialClient?.value),
     validate: {
@@ -120,16 +118,8 @@ export function EngagementForm({
     },
   });
 
-  const submit = form.onSubmit(async (values) => {
-    setFormError(null);
-    setSaving(true);
-    try {
-      await onSubmit(engagementBody(values, initial));
-    } catch (error) {
-      setFormError(applyProblem(form, error));
-    } finally {
-      setSaving(false);
-    }
+  const { submit, saving, formError } = useFormSubmit(form, async (values) => {
+    await onSubmit(engagementBody(values, initial));
   });
 
   const values = form.getValues();
@@ -140,11 +130,7 @@ export function EngagementForm({
   return (
     <form onSubmit={submit} noValidate aria-label="Engagement">
       <Stack>
-        {formError ? (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        ) : null}
+        <FormError message={formError} />
         <ClientPicker
           label="Client"
           required

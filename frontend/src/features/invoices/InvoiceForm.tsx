@@ -1,6 +1,5 @@
 import {
   ActionIcon,
-  Alert,
   Button,
   Group,
   Select,
@@ -13,13 +12,13 @@ import {
 } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useQuery } from "@tanstack/react-query";
-import { useState } from "react";
 
 import type { Schemas } from "../../api/client";
 import { ClientPicker } from "../../components/ClientPicker";
 import { money } from "../../lib/format";
-import { applyProblem } from "../../lib/forms";
 import { invoiceTotals, parseDecimal } from "./totals";
+import { FormError } from "../../components/FormError";
+import { useFormSubmit } from "../../lib/useFormSubmit";
 
 export interface Option {
   value: string;
@@ -122,8 +121,6 @@ export function InvoiceForm({
   onSubmit: (body: Schemas["InvoiceCreate"]) => Promise<unknown>;
   onCancel?: () => void;
 }) {
-  const [formError, setFormError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
   const form = useForm<InvoiceValues>({
     mode: "controlled",
     initialValues: invoiceValues(initial),
@@ -156,26 +153,14 @@ export function InvoiceForm({
 
   const totals = invoiceTotals(form.values.lines, currency);
 
-  const submit = form.onSubmit(async (values) => {
-    setFormError(null);
-    setSaving(true);
-    try {
-      await onSubmit(invoiceBody(values));
-    } catch (error) {
-      setFormError(applyProblem(form, error));
-    } finally {
-      setSaving(false);
-    }
+  const { submit, saving, formError } = useFormSubmit(form, async (values) => {
+    await onSubmit(invoiceBody(values));
   });
 
   return (
     <form onSubmit={submit} noValidate aria-label="Invoice">
       <Stack>
-        {formError ? (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        ) : null}
+        <FormError message={formError} />
         <SimpleGrid cols={{ base: 1, sm: 2 }}>
           <ClientPicker
             label="Client"

@@ -1,10 +1,10 @@
-import { Alert, Button, Group, Select, SimpleGrid, Stack, Textarea, TextInput } from "@mantine/core";
+import { Button, Group, Select, SimpleGrid, Stack, Textarea, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
-import { useState } from "react";
 
 import { money } from "../../lib/format";
-import { applyProblem } from "../../lib/forms";
 import { minorUnits, parseDecimal } from "./totals";
+import { FormError } from "../../components/FormError";
+import { useFormSubmit } from "../../lib/useFormSubmit";
 
 export const PAYMENT_METHODS = [
   { value: "bank_transfer", label: "Bank transfer" },
@@ -48,8 +48,6 @@ export function RecordPaymentForm({
   onSubmit: (body: PaymentBody) => Promise<unknown>;
   onCancel?: () => void;
 }) {
-  const [formError, setFormError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
   const minor = minorUnits(currency);
   const form = useForm<PaymentValues>({
     initialValues: { amount: balanceDue, received_date: today, method: "bank_transfer", reference: "", notes: "" },
@@ -66,32 +64,20 @@ export function RecordPaymentForm({
     },
   });
 
-  const submit = form.onSubmit(async (values) => {
-    setFormError(null);
-    setSaving(true);
-    try {
-      await onSubmit({
-        amount: values.amount.trim(),
-        received_date: values.received_date || null,
-        method: values.method as PaymentBody["method"],
-        reference: values.reference.trim() || null,
-        notes: values.notes.trim() || null,
-      });
-    } catch (error) {
-      setFormError(applyProblem(form, error));
-    } finally {
-      setSaving(false);
-    }
+  const { submit, saving, formError } = useFormSubmit(form, async (values) => {
+    await onSubmit({
+      amount: values.amount.trim(),
+      received_date: values.received_date || null,
+      method: values.method as PaymentBody["method"],
+      reference: values.reference.trim() || null,
+      notes: values.notes.trim() || null,
+    });
   });
 
   return (
     <form onSubmit={submit} noValidate aria-label="Payment">
       <Stack>
-        {formError ? (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        ) : null}
+        <FormError message={formError} />
         <SimpleGrid cols={{ base: 1, sm: 2 }}>
           <TextInput
             label="Amount"

@@ -1,11 +1,12 @@
-import { Alert, Anchor, Button, Checkbox, Group, Stack, Text, TextInput } from "@mantine/core";
+import { Anchor, Button, Checkbox, Group, Stack, Text, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { Link } from "@tanstack/react-router";
 import { useState } from "react";
 
 import type { Schemas } from "../../api/client";
-import { applyProblem } from "../../lib/forms";
 import type { Lead } from "./queries";
+import { FormError } from "../../components/FormError";
+import { useFormSubmit } from "../../lib/useFormSubmit";
 
 /** Converts a lead into a client (and, by default, a contact); then offers the new client. */
 export function ConvertLeadForm({
@@ -17,30 +18,20 @@ export function ConvertLeadForm({
   onSubmit: (body: Schemas["LeadConvert"]) => Promise<Schemas["LeadConversion"]>;
   onClose: () => void;
 }) {
-  const [formError, setFormError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
   const [done, setDone] = useState<Schemas["LeadConversion"] | null>(null);
   const form = useForm({
     initialValues: { client_name: lead.company_name || lead.name, create_contact: true },
     validate: { client_name: (v) => (v.trim() ? null : "The client needs a name") },
   });
 
-  const submit = form.onSubmit(async (values) => {
-    setFormError(null);
-    setSaving(true);
-    try {
-      setDone(
-        await onSubmit({
-          client_name: values.client_name.trim(),
-          create_contact: values.create_contact,
-          version: lead.version,
-        }),
-      );
-    } catch (error) {
-      setFormError(applyProblem(form, error));
-    } finally {
-      setSaving(false);
-    }
+  const { submit, saving, formError } = useFormSubmit(form, async (values) => {
+    setDone(
+      await onSubmit({
+        client_name: values.client_name.trim(),
+        create_contact: values.create_contact,
+        version: lead.version,
+      }),
+    );
   });
 
   if (done) {
@@ -64,11 +55,7 @@ export function ConvertLeadForm({
   return (
     <form onSubmit={submit} noValidate aria-label="Convert lead">
       <Stack>
-        {formError ? (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        ) : null}
+        <FormError message={formError} />
         <TextInput label="Client name" required data-autofocus {...form.getInputProps("client_name")} />
         <Checkbox
           label="Also create a contact for this person"

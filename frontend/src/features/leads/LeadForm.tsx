@@ -1,9 +1,9 @@
-import { Alert, Button, Group, NumberInput, Select, SimpleGrid, Stack, Textarea, TextInput } from "@mantine/core";
+import { Button, Group, NumberInput, Select, SimpleGrid, Stack, Textarea, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
-import { useState } from "react";
 
 import type { Schemas } from "../../api/client";
-import { applyProblem } from "../../lib/forms";
+import { FormError } from "../../components/FormError";
+import { useFormSubmit } from "../../lib/useFormSubmit";
 
 /** The board's columns, in pipeline order (LeadOut.status; "converted" is set only by converting). */
 export const LEAD_STATUSES = [
@@ -52,8 +52,6 @@ export function LeadForm({
   onSubmit: (body: Schemas["LeadCreate"]) => Promise<unknown>;
   onCancel?: () => void;
 }) {
-  const [formError, setFormError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
   const form = useForm<LeadValues>({
     initialValues: { name: "", company_name: "", email: "", phone: "", source: "", score: "", status: "new", notes: "" },
     validate: {
@@ -64,26 +62,14 @@ export function LeadForm({
     },
   });
 
-  const submit = form.onSubmit(async (values) => {
-    setFormError(null);
-    setSaving(true);
-    try {
-      await onSubmit(leadBody(values));
-    } catch (error) {
-      setFormError(applyProblem(form, error));
-    } finally {
-      setSaving(false);
-    }
+  const { submit, saving, formError } = useFormSubmit(form, async (values) => {
+    await onSubmit(leadBody(values));
   });
 
   return (
     <form onSubmit={submit} noValidate aria-label="Lead">
       <Stack>
-        {formError ? (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        ) : null}
+        <FormError message={formError} />
         <SimpleGrid cols={{ base: 1, sm: 2 }}>
           <TextInput label="Name" required data-autofocus {...form.getInputProps("name")} />
           <TextInput label="Company" {...form.getInputProps("company_name")} />

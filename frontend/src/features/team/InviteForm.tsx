@@ -1,9 +1,10 @@
-import { Alert, Button, CopyButton, Group, Select, Stack, Text, TextInput } from "@mantine/core";
+import { Button, CopyButton, Group, Select, Stack, Text, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useState } from "react";
 
 import type { Schemas } from "../../api/client";
-import { applyProblem } from "../../lib/forms";
+import { FormError } from "../../components/FormError";
+import { useFormSubmit } from "../../lib/useFormSubmit";
 
 export type Role = Schemas["Role"];
 
@@ -35,24 +36,14 @@ export function InviteForm({
   onDone: () => void;
   origin?: string;
 }) {
-  const [formError, setFormError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
   const [created, setCreated] = useState<Schemas["InvitationCreated"] | null>(null);
   const form = useForm<{ email: string; role: Role }>({
     initialValues: { email: "", role: "staff" },
     validate: { email: (v) => (/^\S+@\S+\.\S+$/.test(v.trim()) ? null : "Not an email address") },
   });
 
-  const submit = form.onSubmit(async (values) => {
-    setFormError(null);
-    setSaving(true);
-    try {
-      setCreated(await onSubmit({ email: values.email.trim(), role: values.role }));
-    } catch (error) {
-      setFormError(applyProblem(form, error));
-    } finally {
-      setSaving(false);
-    }
+  const { submit, saving, formError } = useFormSubmit(form, async (values) => {
+    setCreated(await onSubmit({ email: values.email.trim(), role: values.role }));
   });
 
   if (created) {
@@ -82,11 +73,7 @@ export function InviteForm({
   return (
     <form onSubmit={submit} noValidate aria-label="Invite member">
       <Stack>
-        {formError ? (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        ) : null}
+        <FormError message={formError} />
         <TextInput label="Email" type="email" required data-autofocus {...form.getInputProps("email")} />
         <Select label="Role" data={ROLES} allowDeselect={false} required {...form.getInputProps("role")} />
         <Group justify="flex-end">
