@@ -153,7 +153,7 @@ def test_sign_up_then_sign_in(browser, firm) -> None:
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_be_visible()  # the API's 401, shown, not thrown
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.keyboard.press("Enter")  # the form submits from the keyboard
     expect(page.get_by_role("banner")).to_contain_text("Firm admin")
     ctx.storage_state(path=str(firm.state))
     watch.assert_clean()
@@ -177,6 +177,15 @@ def test_create_a_client(page, firm) -> None:
     dialog.get_by_role("button", name="Create client").click()
     expect(page.get_by_role("heading", level=1, name="Quayside Bakery Ltd")).to_be_visible()
     shot(page, "client-detail")
+
+    # Keyboard only: the dialog opens from the button, focus lands in its first field, Enter submits.
+    page.goto("/clients")
+    page.get_by_role("button", name="New client").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog").get_by_role("textbox", name="Name")).to_be_focused()
+    page.keyboard.type("Keyboard & Co")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1, name="Keyboard & Co")).to_be_visible()
 
     page.goto("/clients")
     expect(page.get_by_role("table", name="Clients")).to_contain_text("Quayside Bakery Ltd")
