@@ -12,12 +12,13 @@ def test_metrics_count_requests_by_route_template(api):
     assert 'firmsync_http_requests_total{method="GET",route="/healthz",status="200"}' in body
 
 
-def test_unexpected_errors_are_problem_json_without_internals(app_connection, settings):
+def test_unexpected_errors_are_problem_json_without_internals(app_connection, settings, tmp_path):
     from fastapi.testclient import TestClient
 
     from core_api.app import create_app
 
-    app = create_app(settings)
+    # No SPA: its catch-all route (registered last by create_app) would answer the route added below.
+    app = create_app(settings.model_copy(update={"spa_dir": tmp_path}))
 
     @app.get("/boom")
     def boom():
