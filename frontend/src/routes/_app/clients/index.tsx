@@ -13,7 +13,7 @@ import { EmptyState, QueryState } from "../../../components/QueryState";
 import { CLIENT_STATUSES, ClientForm } from "../../../features/clients/ClientForm";
 import { clientKeys, clientListQuery } from "../../../features/clients/queries";
 import { date } from "../../../lib/format";
-import { PAGE_SIZE, validateListSearch } from "../../../lib/listSearch";
+import { urlPaging, validateListSearch } from "../../../lib/listSearch";
 
 export const Route = createFileRoute("/_app/clients/")({
   validateSearch: validateListSearch,
@@ -111,11 +111,7 @@ function ClientsPage() {
               rows={page.items}
               getRowId={(c) => c.id}
               total={page.total}
-              page={search.page ?? 1}
-              pageSize={PAGE_SIZE}
-              onPageChange={(p) => void navigate({ search: (prev) => ({ ...prev, page: p }) })}
-              sort={search.sort ?? "name"}
-              onSortChange={(sort) => setSearch({ sort })}
+              {...urlPaging(search, setSearch, "name")}
               onRowClick={(c) => void navigate({ to: "/clients/$clientId", params: { clientId: c.id } })}
             />
           )}

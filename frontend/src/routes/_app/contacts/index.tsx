@@ -9,7 +9,7 @@ import { DataTable } from "../../../components/DataTable";
 import { PageHeader } from "../../../components/PageHeader";
 import { EmptyState, QueryState } from "../../../components/QueryState";
 import { firmContactsQuery } from "../../../features/clients/queries";
-import { PAGE_SIZE, validateListSearch } from "../../../lib/listSearch";
+import { urlPaging, validateListSearch } from "../../../lib/listSearch";
 
 export const Route = createFileRoute("/_app/contacts/")({
   validateSearch: validateListSearch,
@@ -75,11 +75,7 @@ function ContactsPage() {
               rows={page.items}
               getRowId={(c) => c.id}
               total={page.total}
-              page={search.page ?? 1}
-              pageSize={PAGE_SIZE}
-              onPageChange={(p) => void navigate({ search: (prev) => ({ ...prev, page: p }) })}
-              sort={search.sort ?? "name"}
-              onSortChange={(sort) => setSearch({ sort })}
+              {...urlPaging(search, setSearch, "name")}
               onRowClick={(c) => void navigate({ to: "/clients/$clientId", params: { clientId: c.client_id } })}
             />
           )}

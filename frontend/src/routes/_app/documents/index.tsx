@@ -16,7 +16,7 @@ import { EmptyState, ErrorState, QueryState } from "../../../components/QuerySta
 import { FolderForm, fileSize, openPresigned, UploadForm, VersionsModal } from "../../../features/documents/components";
 import { uploadErrorMessage, uploadNewDocument, uploadVersion } from "../../../features/documents/upload";
 import { dateTime } from "../../../lib/format";
-import { type ListSearch, PAGE_SIZE, pageParams, validateListSearch } from "../../../lib/listSearch";
+import { type ListSearch, pageParams, urlPaging, validateListSearch } from "../../../lib/listSearch";
 
 type DocSearch = ListSearch & { folder?: string };
 
@@ -264,11 +264,7 @@ function DocumentsPage() {
                       rows={page.items}
                       getRowId={(d) => d.id}
                       total={page.total}
-                      page={search.page ?? 1}
-                      pageSize={PAGE_SIZE}
-                      onPageChange={(p) => void navigate({ search: (prev) => ({ ...prev, page: p }) })}
-                      sort={search.sort ?? "name"}
-                      onSortChange={(sort) => setSearch({ sort })}
+                      {...urlPaging(search, setSearch, "name")}
                     />
                   )}
                 </QueryState>

@@ -23,7 +23,7 @@ import {
   PRICING_MODES,
 } from "../../../features/engagements/queries";
 import { date, money } from "../../../lib/format";
-import { PAGE_SIZE, validateListSearch } from "../../../lib/listSearch";
+import { urlPaging, validateListSearch } from "../../../lib/listSearch";
 
 export const Route = createFileRoute("/_app/engagements/")({
   validateSearch: (search: Record<string, unknown>): EngagementSearch => ({
@@ -181,11 +181,7 @@ function EngagementsPage() {
               rows={page.items}
               getRowId={(e) => e.id}
               total={page.total}
-              page={search.page ?? 1}
-              pageSize={PAGE_SIZE}
-              onPageChange={(p) => void navigate({ search: (prev) => ({ ...prev, page: p }) })}
-              sort={search.sort ?? "-created_at"}
-              onSortChange={(sort) => setSearch({ sort })}
+              {...urlPaging(search, setSearch, "-created_at")}
               onRowClick={canWrite ? (e) => setEditing(e) : undefined}
             />
           )}

@@ -24,7 +24,7 @@ import {
 } from "../../../features/invoices/queries";
 import { displayStatus, InvoiceStatusBadge } from "../../../features/invoices/status";
 import { date, money } from "../../../lib/format";
-import { PAGE_SIZE, validateListSearch } from "../../../lib/listSearch";
+import { urlPaging, validateListSearch } from "../../../lib/listSearch";
 
 export const Route = createFileRoute("/_app/invoices/")({
   validateSearch: (search: Record<string, unknown>) => validateInvoiceSearch(search, validateListSearch(search)),
@@ -151,11 +151,7 @@ function InvoicesPage() {
               rows={page.items}
               getRowId={(i) => i.id}
               total={page.total}
-              page={search.page ?? 1}
-              pageSize={PAGE_SIZE}
-              onPageChange={(p) => void navigate({ search: (prev) => ({ ...prev, page: p }) })}
-              sort={search.sort ?? "-issue_date"}
-              onSortChange={(sort) => setSearch({ sort })}
+              {...urlPaging(search, setSearch, "-issue_date")}
               onRowClick={(i) => void navigate({ to: "/invoices/$invoiceId", params: { invoiceId: i.id } })}
             />
           )}
