@@ -13,6 +13,7 @@ from core_api.connections.schemas import (
     ConnectionCreate,
     ConnectionOut,
     ConnectionUpdate,
+    CredentialsReplace,
     DeadLetterOut,
     MappingOut,
     ProviderOut,
@@ -131,6 +132,18 @@ def update_connection(
 ) -> ConnectionOut:
     """Rename a connection, change its scheduled sync cadence, or replace its config (same account)."""
     return service.update_connection(session, tenant, connection_id, body)
+
+
+@router.put("/connections/{connection_id}/credentials", response_model=ConnectionOut, responses=WRITE_ERRORS)
+def replace_credentials(
+    connection_id: uuid.UUID,
+    body: CredentialsReplace,
+    tenant: TenantContext = Depends(require(Permission.connections_write)),
+    session: Session = Depends(tenant_db),
+) -> ConnectionOut:
+    """Replace the stored credentials (same account): a rotated Stripe key, a new bind password. OAuth
+    connections are usually re-authorised through the connect flow instead, which does the same."""
+    return service.replace_credentials(session, tenant, connection_id, body)
 
 
 @router.get("/dead-letters", response_model=Page[DeadLetterOut])

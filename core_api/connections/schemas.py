@@ -29,6 +29,15 @@ class ConnectionUpdate(BaseModel):
     )
 
 
+class CredentialsReplace(BaseModel):
+    """New credentials for the same account: a rotated API key, a changed bind password, fresh tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+    credentials: dict[str, Any] = Field(
+        description="The whole new set, validated by the provider's credentials model; stored encrypted."
+    )
+
+
 class SyncConflictOut(BaseModel):
     """An edit made on both sides, and how the rule resolved it (ADR 0009): both copies are kept."""
 

@@ -15,6 +15,7 @@ from core_api.connections.schemas import (
     ConnectionCreate,
     ConnectionOut,
     ConnectionUpdate,
+    CredentialsReplace,
     DeadLetterOut,
     LastSync,
     MappingOut,
@@ -176,6 +177,30 @@ def update_connection(
             _set_config(connection, value)
             continue
         setattr(connection, field, value)
+    session.flush()
+    session.refresh(connection)
+    out = to_out(connection)
+    session.commit()
+    return out
+
+
+def replace_credentials(
+    session: Session, tenant: TenantContext, connection_id: uuid.UUID, body: CredentialsReplace
+) -> ConnectionOut:
+    """Swap a connection's credentials in place, keeping its history, cursors and refs. A connection the
+    vendor locked out (`needs_reauth`, or `error`) is active again: its next sync tries the new ones."""
+    repo = ConnectionRepository(session, tenant)
+    connection = repo.get(connection_id, for_update=True)
+    if connection is None:
+        raise NotFound("connection")
+    spec = registry.get_connector(connection.provider)
+    try:
+        credentials = spec.credentials_model.model_validate(body.credentials)
+    except ValidationError as exc:
+        raise _invalid("credentials", exc) from None
+    seal_credentials(connection, credentials)
+    if connection.status in ("needs_reauth", "error"):
+        connection.status, connection.status_detail = "active", None
     session.flush()
     session.refresh(connection)
     out = to_out(connection)

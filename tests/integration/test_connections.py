@@ -224,3 +224,56 @@ def test_dead_letters_are_listed_and_can_be_marked_for_retry(
     intruder = login(api, other_firm)
     assert api.post(f"/api/v1/dead-letters/{letter_id}/retry", headers=intruder).status_code == 404
     assert api.get("/api/v1/dead-letters", headers=intruder).json()["total"] == 0
+
+
+def test_credentials_are_replaced_in_place_and_a_locked_out_connection_is_active_again(
+    api, admin_headers, firm_admin, app_connection
+):
+    from core_api.security.secrets_box import secrets_box
+
+    connection = api.post("/api/v1/connections", json=_body(), headers=admin_headers).json()
+    set_firm(app_connection, firm_admin.firm_id)
+    app_connection.execute(
+        text(
+            "update app.connections set status = 'needs_reauth', status_detail = 'invalid_grant' "
+            "where id = :id"
+        ),
+        {"id": connection["id"]},
+    )
+    url = f"/api/v1/connections/{connection['id']}/credentials"
+
+    bad = api.put(url, json={"credentials": {"client_secret": "only-half"}}, headers=admin_headers)
+    assert bad.status_code == 422, bad.text
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert any(e["field"].startswith("credentials") for e in bad.json()["errors"])
+    stored = app_connection.execute(
+        text("select credentials_encrypted, status from app.connections where id = :id"),
+        {"id": connection["id"]},
+    ).one()
+    assert secrets_box().open(bytes(stored.credentials_encrypted))["refresh_token"] == REFRESH
+    assert stored.status == "needs_reauth"
+
+    new = {"client_secret": "shh-client-secret", "refresh_token": "AB11-the-new-refresh-token"}
+    response = api.put(url, json={"credentials": new}, headers=admin_headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (
+        body["id"] == connection["id"] and body["status"] == "active" and "AB11-the-new" not in response.text
+    )
+    stored = app_connection.execute(
+        text("select credentials_encrypted, status_detail from app.connections where id = :id"),
+        {"id": connection["id"]},
+    ).one()
+    opened = secrets_box().open(bytes(stored.credentials_encrypted))
+    assert {k: opened[k] for k in new} == new and stored.status_detail is None
+
+
+def test_only_connection_writers_of_the_firm_replace_credentials(
+    api, admin_headers, app_connection, other_firm
+):
+    connection = api.post("/api/v1/connections", json=_body(), headers=admin_headers).json()
+    url = f"/api/v1/connections/{connection['id']}/credentials"
+    body = {"credentials": {"client_secret": "x", "refresh_token": "y"}}
+    staff = create_firm_user(app_connection, role=Role.staff)
+    assert api.put(url, json=body, headers=login(api, staff)).status_code == 403
+    assert api.put(url, json=body, headers=login(api, other_firm)).status_code == 404

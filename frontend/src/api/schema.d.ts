@@ -323,6 +323,27 @@ export interface paths {
         patch: operations["update_connection_api_v1_connections__connection_id__patch"];
         trace?: never;
     };
+    "/api/v1/connections/{connection_id}/credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace Credentials
+         * @description Replace the stored credentials (same account): a rotated Stripe key, a new bind password. OAuth
+         *     connections are usually re-authorised through the connect flow instead, which does the same.
+         */
+        put: operations["replace_credentials_api_v1_connections__connection_id__credentials_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/connections/{connection_id}/mapping": {
         parameters: {
             query?: never;
@@ -1629,6 +1650,19 @@ export interface components {
             title?: string | null;
             /** Version */
             version?: number | null;
+        };
+        /**
+         * CredentialsReplace
+         * @description New credentials for the same account: a rotated API key, a changed bind password, fresh tokens.
+         */
+        CredentialsReplace: {
+            /**
+             * Credentials
+             * @description The whole new set, validated by the provider's credentials model; stored encrypted.
+             */
+            credentials: {
+                [key: string]: unknown;
+            };
         };
         /** DeadLetterOut */
         DeadLetterOut: {
@@ -5550,6 +5584,92 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ConnectionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionOut"];
+                };
+            };
+            /** @description Malformed JSON or header */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in the caller's firm */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale version / If-Match, or a uniqueness conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input, with field-level messages */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replace_credentials_api_v1_connections__connection_id__credentials_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CredentialsReplace"];
             };
         };
         responses: {

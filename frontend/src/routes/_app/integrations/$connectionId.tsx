@@ -33,6 +33,7 @@ import {
   providersQuery,
   STATUS_COLOR,
 } from "../../../features/integrations/queries";
+import { CredentialsForm } from "../../../features/integrations/CredentialsForm";
 import { type ConnectBody, ConnectionForm } from "../../../features/integrations/SchemaForm";
 import { SyncPanel } from "../../../features/integrations/SyncPanel";
 import type { JsonSchema } from "../../../features/integrations/schema";
@@ -74,6 +75,7 @@ function ConnectionDetail({ connection: c, provider }: { connection: Connection;
   const navigate = useNavigate();
   const [editing, edit] = useDisclosure(false);
   const [deleting, del] = useDisclosure(false);
+  const [rekeying, rekey] = useDisclosure(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
 
   const refresh = () => queryClient.invalidateQueries({ queryKey: integrationKeys.connections });
@@ -88,6 +90,18 @@ function ConnectionDetail({ connection: c, provider }: { connection: Connection;
     await refresh();
     notifications.show({ color: "green", message: "Connection saved" });
     edit.close();
+  };
+
+  const replaceCredentials = async (credentials: Record<string, unknown>) => {
+    await unwrap(
+      api.PUT("/api/v1/connections/{connection_id}/credentials", {
+        params: { path: { connection_id: c.id } },
+        body: { credentials },
+      }),
+    );
+    await refresh();
+    notifications.show({ color: "green", message: "Credentials replaced" });
+    rekey.close();
   };
 
   const remove = async () => {
@@ -117,6 +131,9 @@ function ConnectionDetail({ connection: c, provider }: { connection: Connection;
         <Can permission="connections:write">
           <Button variant="default" onClick={edit.open}>
             Edit
+          </Button>
+          <Button variant={c.status === "needs_reauth" ? "filled" : "default"} onClick={rekey.open}>
+            Replace credentials
           </Button>
           <Button color="red" variant="light" onClick={del.open}>
             Delete
@@ -200,6 +217,17 @@ function ConnectionDetail({ connection: c, provider }: { connection: Connection;
             submitLabel="Save changes"
             onSubmit={save}
             onCancel={edit.close}
+          />
+        ) : (
+          <Text>Loading the provider…</Text>
+        )}
+      </Modal>
+      <Modal opened={rekeying} onClose={rekey.close} title={`New credentials for ${c.display_name}`} size="lg">
+        {provider ? (
+          <CredentialsForm
+            credentialsSchema={provider.credentials_schema as JsonSchema}
+            onSubmit={replaceCredentials}
+            onCancel={rekey.close}
           />
         ) : (
           <Text>Loading the provider…</Text>
