@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint unit e2e bench openapi clean-data help slapd chromium frontend frontend-check
+.PHONY: install run test lint unit e2e bench openapi clean-data help slapd chromium frontend frontend-check release-check release-cut release-tag
 .DEFAULT_GOAL := help
 
 help:
@@ -68,6 +68,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(PY) -m deploy.release check
 
 unit: install slapd
 	$(PY) -m pytest tests/unit tests/connectors tests/sandbox
@@ -86,6 +87,17 @@ bench: install
 	$(PY) -m bench incremental --records 100000 --changed 0.01
 	$(PY) -m bench ratelimit
 	$(PY) -m bench tenants --tenants 1000
+
+# Releases (docs/runbooks/upgrade.md): VERSION is the one number; CHANGELOG, the SPA and the tag follow it.
+release-check: install
+	$(PY) -m deploy.release check
+
+release-cut: install  # make release-cut V=0.2.0
+	@test -n "$(V)" || { echo "usage: make release-cut V=X.Y.Z" >&2; exit 2; }
+	$(PY) -m deploy.release cut $(V)
+
+release-tag: install
+	$(PY) -m deploy.release tag
 
 clean-data:
 	rm -rf .data
