@@ -116,11 +116,16 @@ def test_unknown_emails_lock_like_known_ones(guarded):
     assert statuses == [401] * (MAX_FAILURES - 1) + [429, 429]
 
 
-def test_the_operator_unlock_command_clears_a_lock(owner_engine, database_url, settings, capsys):
+def test_the_operator_unlock_command_clears_a_lock_and_audits_it(
+    owner_engine, database_url, settings, capsys
+):
     from core_api import manage
+    from tests.factories import create_firm_user
 
-    email = f"locked-{uuid.uuid4().hex[:6]}@example.test"
-    key = lockout.account_key(settings, email)
+    # Committed rows: the command runs in its own transactions on the owner connection.
+    with owner_engine.begin() as conn:
+        user = create_firm_user(conn, name="Locked LLP")
+    key = lockout.account_key(settings, user.email)
     with owner_engine.begin() as conn:
         conn.execute(
             text(
@@ -130,20 +135,27 @@ def test_the_operator_unlock_command_clears_a_lock(owner_engine, database_url, s
             {"k": key},
         )
     try:
-        manage.main(["unlock-login", email.upper()])
+        manage.main(["unlock-login", f" {user.email.upper()}"])
         assert "unlocked" in capsys.readouterr().out
         with owner_engine.connect() as conn:
-            assert (
-                conn.execute(
-                    text("select 1 from app.login_lockouts where account_key = :k"), {"k": key}
-                ).first()
-                is None
-            )
-        manage.main(["unlock-login", email])
+            gone = conn.execute(text("select 1 from app.login_lockouts where account_key = :k"), {"k": key})
+            assert gone.first() is None
+            set_firm(conn, user.firm_id)
+            audit = conn.execute(
+                text(
+                    "select action, entity_id from app.audit_log where firm_id = :f and action like 'login%'"
+                ),
+                {"f": user.firm_id},
+            ).all()
+        assert [(a.action, a.entity_id) for a in audit] == [("login_unlocked", str(user.user_id))]
+        manage.main(["unlock-login", user.email])
         assert "no failed sign-ins" in capsys.readouterr().out
     finally:
         with owner_engine.begin() as conn:
             conn.execute(text("delete from app.login_lockouts where account_key = :k"), {"k": key})
+            set_firm(conn, user.firm_id)
+            conn.execute(text("delete from app.firms where id = :f"), {"f": user.firm_id})
+            conn.execute(text("delete from app.users where id = :u"), {"u": user.user_id})
 
 
 def test_the_per_ip_bucket_throttles_login_refresh_and_signup(app_connection, settings, firm_admin):
