@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from core_api import errors, metrics, spa
 from core_api.nul_guard import NulGuard
 from core_api.routers import ROUTERS
+from core_api.security.headers import SecurityHeaders
 from core_api.settings import Settings, load_settings
 from core_api.version import VERSION
 
@@ -33,6 +34,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["ETag", "Location"],
         )
     app.add_middleware(NulGuard)
+    # Outermost of ours, so problem+json errors and the SPA's files carry the headers too.
+    app.add_middleware(
+        SecurityHeaders, https_only=settings.https_only, hsts_max_age=settings.hsts_max_age_seconds
+    )
     errors.install(app)
     metrics.install(app)
     for router in ROUTERS:

@@ -1,5 +1,5 @@
 """Operator commands: `python -m core_api.manage migrate | seed-demo | check-config | create-analyst |
-drop-analyst`."""
+drop-analyst | unlock-login`."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import uuid
 
 from psycopg import sql
 from sqlalchemy import create_engine, pool, text
+from sqlalchemy.orm import Session
 
 from core_api import migrate
 from core_api.db import normalise_url
 from core_api.migration_helpers import ANALYST_ALL_ROLE, ANALYST_ROLE
-from core_api.settings import load_settings
+from core_api.settings import Settings, load_settings
 
 LOGIN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -89,6 +90,25 @@ def drop_analyst(database_url: str, login: str) -> None:
         engine.dispose()
 
 
+def unlock_login(database_url: str, settings: Settings, email: str) -> bool:
+    """Clear an account's failed sign-ins and lock (docs/runbooks/security.md); audited in its firms.
+    Returns whether there was anything to clear."""
+    from core_api.auth import lockout
+    from core_api.auth.service import find_user
+
+    engine = create_engine(normalise_url(database_url), poolclass=pool.NullPool)
+    try:
+        with Session(engine) as session:
+            cleared = lockout.clear(session, settings, email)
+            user = find_user(session, email)
+            if cleared:
+                lockout.audit(session, user.id if user else None, "login_unlocked", {"by": "operator"})
+            session.commit()
+            return cleared
+    finally:
+        engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m core_api.manage")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -110,6 +130,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     drop = sub.add_parser("drop-analyst", help="remove an analyst login")
     drop.add_argument("--name", required=True)
+    unlock = sub.add_parser("unlock-login", help="clear an account's failed sign-ins and login lock")
+    unlock.add_argument("email")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
 
@@ -123,6 +145,13 @@ def main(argv: list[str] | None = None) -> None:
 
         firm_id = seed_demo(settings, sandbox_url=args.sandbox_url or settings.sandbox_url)
         print(f"demo firm {firm_id}")
+    elif args.command == "unlock-login":
+        if settings.database_url is None:
+            raise SystemExit("DATABASE_URL: is required (the owner connection)")
+        if unlock_login(settings.database_url, settings, args.email):
+            print(f"unlocked {args.email}: failed sign-ins cleared")
+        else:
+            print(f"{args.email} had no failed sign-ins or lock on record")
     elif args.command in ("create-analyst", "drop-analyst"):
         if settings.database_url is None:
             raise SystemExit("DATABASE_URL: is required (the owner connection)")

@@ -91,6 +91,19 @@ class Settings(BaseSettings):
     spa_dir: Path = REPO_ROOT / "frontend" / "dist"
     oauth_session_ttl_seconds: int = Field(default=900, ge=60, le=3600)
 
+    # Security headers (core_api/security/headers.py). HSTS goes out on https requests, or on every response
+    # when a TLS-terminating proxy guarantees https (then the app itself sees http).
+    https_only: bool = False
+    hsts_max_age_seconds: int = Field(default=31536000, ge=0)
+    # Login protection (core_api/auth/lockout.py, docs/runbooks/security.md): an account is locked for
+    # LOCKOUT_SECONDS after MAX_FAILURES failed sign-ins within FAILURE_WINDOW_SECONDS…
+    login_max_failures: int = Field(default=10, ge=1)
+    login_failure_window_seconds: int = Field(default=900, gt=0)
+    login_lockout_seconds: int = Field(default=900, gt=0)
+    # …and each client IP gets a token bucket over login, refresh, signup and invitation acceptance.
+    login_rate_limit_per_minute: int = Field(default=60, gt=0)
+    login_rate_limit_burst: int = Field(default=30, gt=0)
+
     @field_validator("encryption_keys")
     @classmethod
     def _keys_are_fernet(cls, value: SecretStr) -> SecretStr:

@@ -6,8 +6,9 @@ from sqlalchemy.orm import Session
 from core_api.auth import service
 from core_api.auth.dependencies import current_tenant, plain_db
 from core_api.auth.schemas import LoginRequest, MeResponse, RefreshRequest, TokenResponse, UserOut
+from core_api.auth.throttle import limit_client
 from core_api.errors import ProblemError
-from core_api.http import COMMON_ERRORS
+from core_api.http import COMMON_ERRORS, PROBLEM
 from core_api.models import User
 from core_api.permissions import MATRIX, Permission
 from core_api.settings import Settings, get_settings
@@ -17,22 +18,43 @@ from core_api.tenancy import TenantContext
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=COMMON_ERRORS)
 
+# The unauthenticated endpoints: a per-client-IP token bucket first (core_api/auth/throttle.py).
+_THROTTLE = [Depends(limit_client)]
+_TOO_MANY = {"description": "Too many requests from this address; see Retry-After", **PROBLEM}
 
-@router.post("/login", response_model=TokenResponse)
+
+@router.post(
+    "/login",
+    response_model=TokenResponse,
+    dependencies=_THROTTLE,
+    responses={
+        429: {
+            "description": "Too many requests from this address, or the account is locked after repeated "
+            "failed sign-ins; see Retry-After",
+            **PROBLEM,
+        }
+    },
+)
 def login(
     body: LoginRequest, session: Session = Depends(plain_db), settings: Settings = Depends(get_settings)
 ) -> TokenResponse:
     return service.login(session, settings, body.email, body.password, body.firm_id)
 
 
-@router.post("/refresh", response_model=TokenResponse)
+@router.post("/refresh", response_model=TokenResponse, dependencies=_THROTTLE, responses={429: _TOO_MANY})
 def refresh(
     body: RefreshRequest, session: Session = Depends(plain_db), settings: Settings = Depends(get_settings)
 ) -> TokenResponse:
     return service.refresh(session, settings, body.refresh_token)
 
 
-@router.post("/signup", response_model=TokenResponse, status_code=201, responses={409: COMMON_ERRORS[422]})
+@router.post(
+    "/signup",
+    response_model=TokenResponse,
+    status_code=201,
+    dependencies=_THROTTLE,
+    responses={409: COMMON_ERRORS[422], 429: _TOO_MANY},
+)
 def signup(
     body: SignupRequest, session: Session = Depends(plain_db), settings: Settings = Depends(get_settings)
 ) -> TokenResponse:
@@ -40,7 +62,12 @@ def signup(
     return team_service.signup(session, settings, body)
 
 
-@router.post("/accept-invitation", response_model=TokenResponse, responses={404: COMMON_ERRORS[422]})
+@router.post(
+    "/accept-invitation",
+    response_model=TokenResponse,
+    dependencies=_THROTTLE,
+    responses={404: COMMON_ERRORS[422], 429: _TOO_MANY},
+)
 def accept_invitation(
     body: AcceptInvitation, session: Session = Depends(plain_db), settings: Settings = Depends(get_settings)
 ) -> TokenResponse:

@@ -5,6 +5,7 @@ import uuid
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from core_api.auth import lockout
 from core_api.auth.schemas import FirmSummary, TokenResponse
 from core_api.errors import ProblemError
 from core_api.models import User
@@ -27,12 +28,37 @@ def find_user(session: Session, email: str) -> User | None:
 def login(
     session: Session, settings: Settings, email: str, password: str, firm_id: uuid.UUID | None
 ) -> TokenResponse:
+    # A locked account is refused before the password is looked at, so a lock cannot be used to test one.
+    lock = lockout.current_lock(session, settings, email)
+    if lock is not None:
+        raise _locked(lock)
     user = find_user(session, email)
     # Verify even when the user is unknown, so both cases take the same time.
     password_ok = passwords.verify_password(user.password_hash if user else None, password)
     if user is None or not password_ok or not user.is_active:
-        raise _BAD_LOGIN
-    return tokens_for(session, settings, user, firm_id)
+        failures, lock = lockout.record_failure(session, settings, email)
+        if lock is not None:
+            lockout.audit(
+                session,
+                user.id if user else None,
+                "login_locked",
+                {"failures": failures, "locked_until": lock.until.isoformat()},
+            )
+        session.commit()  # the count must outlive this request's rollback
+        raise _locked(lock) if lock is not None else _BAD_LOGIN
+    tokens = tokens_for(session, settings, user, firm_id)
+    if lockout.clear(session, settings, email):
+        session.commit()
+    return tokens
+
+
+def _locked(lock: lockout.Lock) -> ProblemError:
+    return ProblemError(
+        429,
+        "Too Many Requests",
+        "Too many failed sign-ins for this account; try again later or ask an operator to unlock it.",
+        headers={"Retry-After": str(lock.retry_after)},
+    )
 
 
 def refresh(session: Session, settings: Settings, refresh_token: str) -> TokenResponse:

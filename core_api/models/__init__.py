@@ -19,6 +19,7 @@ from core_api.models.connection import Connection, SyncRequest, SyncState
 from core_api.models.crm import CalendarEvent, Lead
 from core_api.models.dead_letters import DeadLetter
 from core_api.models.firm import Firm, Invitation, Membership, User
+from core_api.models.login_lockout import LoginLockout
 from core_api.models.oauth import OAuthSession, SyncConflict
 from core_api.models.warehouse import QuickBooksCustomer
 
@@ -66,6 +67,7 @@ __all__ = [
     "Firm",
     "Invitation",
     "Lead",
+    "LoginLockout",
     "Membership",
     "OAuthSession",
     "OutboxEntry",

@@ -77,7 +77,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(
-        f"alter default privileges in schema warehouse revoke select on tables from {ANALYST_ALL_ROLE}"
+        # ANALYST_ALL_ROLE is the migration helpers' constant role name, not input.
+        f"alter default privileges in schema warehouse revoke select on tables from {ANALYST_ALL_ROLE}"  # nosec B608
     )
     for table in op.get_bind().execute(WAREHOUSE_TABLES).scalars():
         op.execute(f"drop policy if exists analyst_firm_lock on {table}")
