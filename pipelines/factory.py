@@ -130,7 +130,11 @@ def _sync_asset(vendor: VendorSync):
             raise
         _record_success(db, result, request_id, final=not vendor.canonical)
         for stream in vendor.streams:
-            metadata = result.streams[stream.name].metadata() | {"token_refreshes": result.token_refreshes}
+            metadata = (
+                result.streams[stream.name].metadata()
+                | {"token_refreshes": result.token_refreshes}
+                | result.calls.as_dict()  # the connection's vendor calls (one figure for all its streams)
+            )
             yield dg.MaterializeResult(asset_key=stream.asset_key, metadata=metadata)
 
     return _sync
@@ -349,6 +353,10 @@ def _sweep_job(vendor: VendorSync, stream_checks) -> dg.JobDefinition:
                 "merges_run": sum(len(s.merged) for s in swept),
                 "check_failures": sum(len(v) for v in check_failures.values()),
                 "failed_connections": ", ".join(s.key for s in failures),
+                **{
+                    name: sum(s.result.calls.as_dict()[name] for s in swept if s.result is not None)
+                    for name in ("api_calls", "throttled", "retries")
+                },
             },
         )
         if failures:
