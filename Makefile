@@ -75,7 +75,7 @@ unit: install slapd
 e2e: install slapd chromium frontend
 	$(PY) -m pytest tests/e2e
 
-test: lint slapd chromium frontend-check frontend promtool
+test: lint slapd chromium frontend-check frontend observability-check
 	$(PY) -m pytest
 
 openapi: install

@@ -109,7 +109,8 @@ def setup_sentry(settings: Settings, **options: Any) -> bool:
         dsn=settings.sentry_dsn.get_secret_value(),
         environment=settings.sentry_environment,
         release=f"firmsync@{VERSION}",
-        send_default_pii=False,
+        # send_default_pii left unset (deprecated in 2.x): no personal data, and Sentry's own EventScrubber
+        # runs as well as scrub_event.
         include_local_variables=False,  # locals may hold credentials
         before_send=scrub_event,
         traces_sample_rate=0,  # traces go through OpenTelemetry
