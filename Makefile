@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint unit e2e bench openapi clean-data help slapd chromium frontend frontend-check release-check release-cut release-tag bandit sbom audit audit-allow-offline
+.PHONY: install run test lint unit e2e bench openapi clean-data help slapd chromium frontend frontend-check release-check release-cut release-tag bandit sbom audit audit-allow-offline promtool observability-check
 .DEFAULT_GOAL := help
 
 help:
@@ -76,7 +76,8 @@ unit: install slapd
 e2e: install slapd chromium frontend
 	$(PY) -m pytest tests/e2e
 
-test: lint slapd chromium frontend-check frontend bandit sbom audit-allow-offline
+# promtool is installed for tests/deploy/test_alert_rules.py, which the pytest run below includes.
+test: lint slapd chromium promtool frontend-check frontend bandit sbom audit-allow-offline
 	$(PY) -m pytest
 
 openapi: install
@@ -120,3 +121,24 @@ audit: install
 # printed as "UNAUDITED: <reason>" instead of failing. Findings and expired exceptions still fail.
 audit-allow-offline: install
 	$(PY) -m security.audit --allow-unaudited
+
+# --- observability (issue 8, ADR 0019) ----------------------------------------------------------------------
+# Alert rules and their unit tests are checked by promtool, from Debian's `prometheus` package, installed
+# here when missing. The package's daemon must not start: a policy-rc.d refuses it for the install only
+# (an existing policy-rc.d is kept and restored).
+PROMTOOL := /usr/bin/promtool
+promtool:
+	@if [ ! -x $(PROMTOOL) ]; then \
+		restore=""; \
+		if [ -e /usr/sbin/policy-rc.d ]; then $(SUDO) cp -p /usr/sbin/policy-rc.d /tmp/policy-rc.d.firmsync && restore=1; fi; \
+		printf '#!/bin/sh\nexit 101\n' | $(SUDO) tee /usr/sbin/policy-rc.d >/dev/null; $(SUDO) chmod +x /usr/sbin/policy-rc.d; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; \
+		status=$$?; \
+		if [ -n "$$restore" ]; then $(SUDO) mv /tmp/policy-rc.d.firmsync /usr/sbin/policy-rc.d; else $(SUDO) rm -f /usr/sbin/policy-rc.d; fi; \
+		exit $$status; \
+	fi
+
+# promtool check + test of deploy/observability/alerts*.yml, and the metric names they query.
+observability-check: install promtool
+	$(PY) -m pytest -q tests/deploy/test_alert_rules.py

@@ -17,6 +17,8 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 import tenacity
 
+from connectors import call_stats
+
 log = logging.getLogger("connectors")
 
 T = TypeVar("T")
@@ -374,7 +376,16 @@ def retrying(call: Callable[[], T], *, policy: RetryPolicy) -> T:
         error = state.outcome.exception() if state.outcome else None
         return policy.wait_for(state.attempt_number, error)
 
+    def attempt() -> T:
+        call_stats.record(calls=1)
+        try:
+            return call()
+        except RateLimitedError:
+            call_stats.record(throttled=1)
+            raise
+
     def log_retry(state: tenacity.RetryCallState) -> None:
+        call_stats.record(retries=1)
         error = state.outcome.exception() if state.outcome else None
         sleep = state.next_action.sleep if state.next_action else 0.0
         log.warning(
@@ -393,4 +404,4 @@ def retrying(call: Callable[[], T], *, policy: RetryPolicy) -> T:
         before_sleep=log_retry,
         reraise=True,
     )
-    return retryer(call)
+    return retryer(attempt)

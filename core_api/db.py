@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine, event, text
+import sqlalchemy
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,7 +40,9 @@ def app_url(settings: Settings) -> URL:
 
 
 def _engine(url: URL, **kwargs) -> Engine:
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+    # Called through the module, so OpenTelemetry's SQLAlchemy instrumentation (which wraps
+    # sqlalchemy.create_engine) traces engines built after tracing starts (core_api/telemetry.py).
+    return sqlalchemy.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
 
 
 @lru_cache

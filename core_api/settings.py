@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.fernet import Fernet
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -50,6 +50,21 @@ class Settings(BaseSettings):
     demo_directory: dict[str, Any] | None = None
     cors_origins: list[str] = []
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    # Observability (ADR 0019). Logs: text for people (dev), json for machines (deploy).
+    log_format: Literal["text", "json"] = "text"
+    # OpenTelemetry traces go to this OTLP/HTTP collector (the standard variable); unset, none are made.
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "FIRMSYNC_OTEL_EXPORTER_OTLP_ENDPOINT"),
+        pattern=r"^https?://\S+$",
+    )
+    otel_service_name: str = Field(
+        default="firmsync-api",
+        validation_alias=AliasChoices("OTEL_SERVICE_NAME", "FIRMSYNC_OTEL_SERVICE_NAME"),
+    )
+    # Unexpected errors go to Sentry when set (secrets scrubbed before sending); unset, Sentry is off.
+    sentry_dsn: SecretStr | None = None
+    sentry_environment: str = "development"
 
     # Webhook intake (POST /webhooks/{provider}): limits applied before anything is verified or stored.
     webhook_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
@@ -117,7 +132,14 @@ class Settings(BaseSettings):
                 raise ValueError("each key must be a url-safe base64 32-byte Fernet key") from exc
         return value
 
-    @field_validator("webhook_public_base_url", "demo_directory", "dagster_ui_url", mode="before")
+    @field_validator(
+        "webhook_public_base_url",
+        "demo_directory",
+        "dagster_ui_url",
+        "otel_exporter_otlp_endpoint",
+        "sentry_dsn",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -7,6 +7,7 @@ import dagster as dg
 from pipelines.calendar_push_jobs import CALENDAR_PUSH_JOBS, calendar_push
 from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, VENDORS, WEBHOOK_JOBS
 from pipelines.maintenance import reprocess_dead_letters_job
+from pipelines.observability import setup_process
 from pipelines.push_crm import crm_outbox_push, salesforce_push_job
 from pipelines.push_jobs import PUSH_JOBS, outbox_push, push_failures
 from pipelines.resources import (
@@ -23,6 +24,8 @@ from pipelines.resources import (
 from pipelines.schedules import SCHEDULES
 from pipelines.sensors import connection_partitions, sync_failures, sync_requests, webhook_inbox
 from pipelines.slack_jobs import slack_notifications, slack_notify_job
+
+setup_process()  # logs (text/JSON, run ids), traces and error reports of this code location's processes
 
 defs = dg.Definitions(
     assets=[asset for vendor in VENDORS for asset in vendor.assets],

@@ -21,6 +21,7 @@ from core_api.connections.repository import ConnectionRepository, system_live_co
 from pipelines.catalog import table_metadata
 from pipelines.checks import BLOCKING, Outcome, vendor_stream_checks
 from pipelines.freshness import DEFAULT_CADENCE_MINUTES, freshness_for
+from pipelines.observability import bind_run, in_run_context
 from pipelines.resources import FirmsyncDatabase
 from pipelines.streams import CanonicalSpec, VendorSync
 from pipelines.sync_engine import ConnectionResult, SyncFailed, sync_connection
@@ -105,6 +106,7 @@ def _sync_asset(vendor: VendorSync):
         required_resource_keys={"db", vendor.client_resource},
     )
     def _sync(context: dg.AssetExecutionContext, config: SyncWindow):
+        bind_run(context)
         db: FirmsyncDatabase = context.resources.db
         connection_id = uuid.UUID(context.partition_key)
         request_id = context.run.tags.get(REQUEST_TAG)
@@ -130,7 +132,11 @@ def _sync_asset(vendor: VendorSync):
             raise
         _record_success(db, result, request_id, final=not vendor.canonical)
         for stream in vendor.streams:
-            metadata = result.streams[stream.name].metadata() | {"token_refreshes": result.token_refreshes}
+            metadata = (
+                result.streams[stream.name].metadata()
+                | {"token_refreshes": result.token_refreshes}
+                | result.calls.as_dict()  # the connection's vendor calls (one figure for all its streams)
+            )
             yield dg.MaterializeResult(asset_key=stream.asset_key, metadata=metadata)
 
     return _sync
@@ -281,6 +287,7 @@ def _sweep_job(vendor: VendorSync, stream_checks) -> dg.JobDefinition:
         description="Sync many connections in this one run, a bounded number at a time.",
     )
     def _sweep(context: dg.OpExecutionContext, config: SweepConfig):
+        bind_run(context)
         db: FirmsyncDatabase = context.resources.db
         client_factory = getattr(context.resources, vendor.client_resource)
         keys = (
@@ -324,14 +331,14 @@ def _sweep_job(vendor: VendorSync, stream_checks) -> dg.JobDefinition:
             return swept
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            swept = list(pool.map(sync, keys))
+            swept = list(pool.map(in_run_context(sync), keys))
             synced = [s for s in swept if s.error is None]
             check_failures = _sweep_checks(db, stream_checks, synced)
             for s in synced:
                 blocking = [o for _, o in check_failures.get(s.key, []) if BLOCKING[o.check_name]]
                 if blocking:
                     fail(s, RuntimeError("; ".join(f"{o.check_name}: {o.description}" for o in blocking)))
-            list(pool.map(merge, [s for s in synced if s.error is None]))
+            list(pool.map(in_run_context(merge), [s for s in synced if s.error is None]))
 
         yield from _sweep_events(vendor, swept, check_failures)
         failures = [s for s in swept if s.error is not None]
@@ -349,6 +356,10 @@ def _sweep_job(vendor: VendorSync, stream_checks) -> dg.JobDefinition:
                 "merges_run": sum(len(s.merged) for s in swept),
                 "check_failures": sum(len(v) for v in check_failures.values()),
                 "failed_connections": ", ".join(s.key for s in failures),
+                **{
+                    name: sum(s.result.calls.as_dict()[name] for s in swept if s.result is not None)
+                    for name in ("api_calls", "throttled", "retries")
+                },
             },
         )
         if failures:

@@ -23,8 +23,9 @@ from sqlalchemy import cast, delete, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from connectors.base import AuthError, CursorExpiredError, Page, PermanentError
+from connectors.call_stats import CallStats, counting_calls
 from core_api.connections.repository import ConnectionRepository
-from core_api.models import DeadLetter
+from core_api.models import DeadLetter, SyncRun
 from core_api.tenancy import TenantContext
 from pipelines.connection_tokens import ConnectionTokens
 from pipelines.loader import LoadStats, bulk_upsert
@@ -82,6 +83,17 @@ class StreamResult:
             "seconds": round(self.seconds, 3),
         }
 
+    def figures(self) -> dict[str, Any]:
+        """This stream's line in `app.sync_runs.streams` (what /metrics sums per vendor and stream)."""
+        return {
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deleted": self.removed,
+            "dead_lettered": self.dead_lettered,
+            "seconds": round(self.seconds, 3),
+        }
+
 
 @dataclass
 class ConnectionResult:
@@ -92,6 +104,7 @@ class ConnectionResult:
     # app.sync_state as the sync found it: stream cursors, and canonical merge marks (`merge_mark_key`).
     cursors_before: dict[str, str | None] = field(default_factory=dict)
     full_refresh: bool = False
+    calls: CallStats = field(default_factory=CallStats)  # vendor calls, 429s and retries of this sync
 
     @property
     def records(self) -> int:
@@ -112,6 +125,66 @@ def sync_connection(
 ) -> ConnectionResult:
     tenant, connection = db.connection(connection_id)
     mark_request(db, tenant, request_id, status="running", run_id=run_id)
+    started_at, started = datetime.now(UTC), time.perf_counter()
+    with counting_calls() as calls:
+        run = (db, tenant, connection_id, vendor.provider, run_id, started_at, started, calls)
+        try:
+            result = _sync_connection(
+                db, vendor, client_factory, tenant, connection, request_id, full_refresh, page_size, window
+            )
+        except Exception as exc:
+            _record_run(*run, {}, exc)
+            raise
+    result.calls = calls
+    _record_run(*run, result.streams)
+    return result
+
+
+def _record_run(
+    db: FirmsyncDatabase,
+    tenant: TenantContext,
+    connection_id: uuid.UUID,
+    provider: str,
+    run_id: str | None,
+    started_at: datetime,
+    started: float,
+    calls: CallStats,
+    streams: dict[str, StreamResult],
+    error: Exception | None = None,
+) -> None:
+    """One `app.sync_runs` row: what /metrics reports per vendor and stream (ADR 0019). A failure to record
+    it is logged, never allowed to fail (or mask the error of) the sync itself."""
+    try:
+        with db.tenant(tenant) as session:
+            session.add(
+                SyncRun(
+                    firm_id=tenant.firm_id,
+                    connection_id=connection_id,
+                    provider=provider,
+                    run_id=run_id,
+                    status="failed" if error is not None else "succeeded",
+                    started_at=started_at,
+                    finished_at=datetime.now(UTC),
+                    seconds=time.perf_counter() - started,
+                    api_calls=calls.calls,
+                    throttled=calls.throttled,
+                    retries=calls.retries,
+                    streams={name: r.figures() for name, r in streams.items()},
+                    error=None if error is None else _describe(error)[:2000],
+                )
+            )
+    except Exception:
+        log.exception("could not record the sync run of connection %s", connection_id)
+
+
+def _describe(error: Exception) -> str:
+    return str(error) if isinstance(error, SyncFailed) else f"{type(error).__name__}: {error}"
+
+
+def _sync_connection(
+    db, vendor, client_factory, tenant, connection, request_id, full_refresh, page_size, window
+) -> ConnectionResult:
+    connection_id = connection.id
     tokens = ConnectionTokens(db, tenant, connection_id, vendor.credentials_model)
     result = ConnectionResult(connection_id=connection_id, tenant=tenant)
     try:

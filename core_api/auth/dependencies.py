@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from core_api import log_context
 from core_api.db import bind_tenant, session_factory
 from core_api.errors import ProblemError
 from core_api.permissions import Permission, allows
@@ -51,6 +52,7 @@ def current_tenant(
         session.rollback()
     if role is None:
         raise unauthorized
+    log_context.update(firm_id=claims.firm_id, user_id=claims.user_id)  # every later log line carries them
     return issue_tenant_context(claims.firm_id, Role(role), claims.user_id)
 
 

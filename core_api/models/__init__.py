@@ -21,6 +21,7 @@ from core_api.models.dead_letters import DeadLetter
 from core_api.models.firm import Firm, Invitation, Membership, User
 from core_api.models.login_lockout import LoginLockout
 from core_api.models.oauth import OAuthSession, SyncConflict
+from core_api.models.sync_run import SyncRun
 from core_api.models.warehouse import QuickBooksCustomer
 
 # Tables carrying firm_id: every one gets FORCE row-level security in the migrations.
@@ -39,6 +40,7 @@ FIRM_SCOPED_TABLES = [
     "app.connections",
     "app.sync_requests",
     "app.sync_state",
+    "app.sync_runs",
     "warehouse.quickbooks_customers",
     *billing.FIRM_SCOPED,
     *documents.FIRM_SCOPED,
@@ -74,6 +76,7 @@ __all__ = [
     "QuickBooksCustomer",
     "SyncConflict",
     "SyncRequest",
+    "SyncRun",
     "SyncState",
     "User",
 ]

@@ -66,6 +66,42 @@ def _wait_for_run(stack: RunningStack, request_id: str, timeout: float = 60) -> 
         time.sleep(1)
 
 
+def _metrics(stack: RunningStack) -> dict[str, list]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = httpx.get(f"{stack.api}/metrics")
+    assert response.status_code == 200, response.text
+    samples: dict[str, list] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, []).append(sample)
+    return samples
+
+
+def _sum(samples: dict[str, list], name: str, **labels) -> float:
+    return sum(s.value for s in samples.get(name, []) if all(s.labels.get(k) == v for k, v in labels.items()))
+
+
+def _assert_metrics_show_requests_and_syncs(stack: RunningStack, vendors: list[str]) -> None:
+    """The API's /metrics after syncs ran in Dagster's processes: request metrics per route template, and
+    per vendor the runs, the rows they wrote per stream, their vendor calls, duration and lag."""
+    samples = _metrics(stack)
+    sync_route = {"route": "/api/v1/connections/{connection_id}/sync", "method": "POST", "status": "202"}
+    assert _sum(samples, "firmsync_http_requests_total", **sync_route) >= len(vendors)
+    assert _sum(samples, "firmsync_http_request_duration_seconds_count", **sync_route) >= len(vendors)
+    assert _sum(samples, "firmsync_db_pool_size", engine="app") > 0
+    assert _sum(samples, "firmsync_sync_metrics_up") == 1
+    for vendor in vendors:
+        assert _sum(samples, "firmsync_sync_runs_total", vendor=vendor, status="succeeded") > 0, vendor
+        assert _sum(samples, "firmsync_sync_records_total", vendor=vendor, operation="inserted") > 0, vendor
+        assert _sum(samples, "firmsync_sync_api_calls_total", vendor=vendor) > 0, vendor
+        assert _sum(samples, "firmsync_sync_run_duration_seconds_count", vendor=vendor) > 0, vendor
+        lags = [s for s in samples["firmsync_sync_lag_seconds"] if s.labels["vendor"] == vendor]
+        assert lags and all(0 <= s.value < 3600 for s in lags), (vendor, lags)
+    customers = {"vendor": "quickbooks", "stream": "customers", "operation": "inserted"}
+    assert _sum(samples, "firmsync_sync_records_total", **customers) >= 25  # at least the second company's
+
+
 RUNS = """query($id: String!) { runsOrError(filter: {tags: [{key: "firmsync/sync_request_id", value: $id}]}) {
   ... on Runs { results { runId status tags { key value } } } } }"""
 MATERIALIZATIONS = """query($key: String!) { assetOrError(assetKey: {path: ["quickbooks", "customers"]}) {
@@ -171,6 +207,9 @@ def test_make_run_stack_end_to_end(tmp_path):
         assert [r["status"] for r in runs] == ["SUCCESS"]
         mats = _dagster(stack, MATERIALIZATIONS, key=second)["assetOrError"]["assetMaterializations"]
         assert mats and mats[0]["partition"] == second and mats[0]["runId"] == runs[0]["runId"]
+
+        # Issue 8's "done when": /metrics shows the requests above and the syncs the runs recorded.
+        _assert_metrics_show_requests_and_syncs(stack, ["quickbooks", "xero"])
 
         children = psutil.Process(stack.proc.pid).children(recursive=True)
         assert len(children) >= 5

@@ -1,7 +1,7 @@
 """Failed sign-ins per account, for login lockout (issue 8)
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-03 00:30:00
 
 `app.login_lockouts` is global like `app.users`: sign-in happens before there is a tenant, so no firm_id
@@ -17,7 +17,7 @@ from alembic import op
 from core_api.migration_helpers import API_ROLE
 
 revision: str = "0019"
-down_revision: str | tuple[str, ...] | None = "0017"
+down_revision: str | tuple[str, ...] | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
