@@ -35,6 +35,7 @@ import {
 } from "../../../features/integrations/queries";
 import { type ConnectBody, ConnectionForm } from "../../../features/integrations/SchemaForm";
 import { SyncPanel } from "../../../features/integrations/SyncPanel";
+import { onConsoleClick } from "../../../features/operations/openConsole";
 import type { JsonSchema } from "../../../features/integrations/schema";
 import { ago, dateTime } from "../../../lib/format";
 
@@ -110,7 +111,12 @@ function ConnectionDetail({ connection: c, provider }: { connection: Connection;
       </Anchor>
       <PageHeader title={c.display_name}>
         {dagster ? (
-          <Button component="a" href={dagsterAssetsUrl(dagster, c.provider)} target="_blank" rel="noreferrer" variant="subtle">
+          <Button
+            component="a"
+            href={dagsterAssetsUrl(dagster, c.provider)}
+            onClick={onConsoleClick(dagsterAssetsUrl(dagster, c.provider))}
+            variant="subtle"
+          >
             Open assets in Dagster
           </Button>
         ) : null}
