@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint unit e2e bench openapi clean-data help slapd chromium frontend frontend-check
+.PHONY: install run test lint unit e2e bench openapi clean-data help slapd chromium frontend frontend-check nginx deploy-check
 .DEFAULT_GOAL := help
 
 help:
@@ -75,7 +75,7 @@ unit: install slapd
 e2e: install slapd chromium frontend
 	$(PY) -m pytest tests/e2e
 
-test: lint slapd chromium frontend-check frontend
+test: lint slapd chromium frontend-check frontend nginx
 	$(PY) -m pytest
 
 openapi: install
@@ -89,3 +89,19 @@ bench: install
 
 clean-data:
 	rm -rf .data
+
+# --- deploy (issue 8): deploy/ is checked offline by tests/deploy (collected by `make test`'s pytest) ---------
+# Real nginx for `nginx -t` and the auth_request test: Debian's nginx-light, installed when missing. RUNLEVEL=1
+# keeps the package from starting a system-wide nginx on port 80; the tests start their own on free ports.
+NGINX := /usr/sbin/nginx
+nginx:
+	@if [ ! -x $(NGINX) ]; then \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends nginx-light; \
+	fi
+
+# Dockerfiles (hadolint + rules), compose (Compose Specification + rules), nginx, Helm values, Kubernetes
+# manifests (kubernetes-validate, strict). Needs the test database like the rest of the suite.
+deploy-check: install nginx
+	$(PY) -m pytest tests/deploy
+

@@ -24,15 +24,16 @@ RUN uv sync --locked --no-dev
 # --- 2. runtime: slim Python, the venv and sources, non-root ----------------------------------------------
 FROM python:3.11.13-slim-bookworm AS runtime
 # DAGSTER_HOME holds dagster.yaml and workspace.yaml, mounted by the deployment (compose: deploy/compose/;
-# Helm: the chart renders its own). Instance storage is PostgreSQL, so nothing here needs to be writable.
+# Helm: the chart renders its own). Instance storage is PostgreSQL; /opt/dagster/storage (run artifacts,
+# compute logs) is the one writable path, a volume shared by the Dagster services.
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DAGSTER_HOME=/opt/dagster/dagster_home
 RUN groupadd --system --gid 10001 firmsync \
     && useradd --system --no-log-init --uid 10001 --gid 10001 --home-dir /app --shell /usr/sbin/nologin firmsync \
-    && mkdir -p /opt/dagster/dagster_home \
-    && chown 10001:10001 /opt/dagster/dagster_home
+    && mkdir -p /opt/dagster/dagster_home /opt/dagster/storage \
+    && chown 10001:10001 /opt/dagster/dagster_home /opt/dagster/storage
 WORKDIR /app
 COPY --from=deps --chown=10001:10001 /app /app
 USER 10001:10001
