@@ -19,7 +19,8 @@ def _environment(service: dict[str, Any]) -> dict[str, Any]:
 
 
 def _one_shot(service: dict[str, Any]) -> bool:
-    return service.get("restart", "no") == "no"
+    """Explicitly `restart: "no"`; a service that leaves restart unset is held to the long-running rules."""
+    return service.get("restart") == "no"
 
 
 def problems(compose: dict[str, Any]) -> list[str]:
