@@ -109,3 +109,18 @@ def open_operator_session(
         secure=request.url.scheme == "https",
     )
     return response
+
+
+@router.delete("/operator-session", status_code=204, response_class=Response)
+def close_operator_session(request: Request) -> Response:
+    """Remove the console cookie (the SPA calls this on sign-out). Needs no credentials: it only clears the
+    caller's own cookie."""
+    response = Response(status_code=204)
+    response.delete_cookie(
+        console_tokens.COOKIE_NAME,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response

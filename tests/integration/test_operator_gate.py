@@ -95,3 +95,14 @@ def test_forged_expired_and_wrong_purpose_cookies_are_refused(api, firm_admin, s
         assert api.get(GATE, headers=_cookie(value)).status_code == 401, value
     assert api.get(GATE, headers=_cookie(good)).status_code == 204
     assert api.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {good}"}).status_code == 401
+
+
+def test_sign_out_clears_the_console_cookie(api, firm_admin) -> None:
+    _console_cookie(api, login(api, firm_admin))
+    response = api.delete(SESSION)
+    assert response.status_code == 204
+    header = response.headers["set-cookie"].lower()
+    assert (
+        header.startswith(f"{console_tokens.COOKIE_NAME}=") and "max-age=0" in header and "path=/" in header
+    )
+    assert console_tokens.COOKIE_NAME not in api.cookies

@@ -111,7 +111,12 @@ export interface paths {
          *     open the Dagster UI behind the proxy.
          */
         post: operations["open_operator_session_api_v1_auth_operator_session_post"];
-        delete?: never;
+        /**
+         * Close Operator Session
+         * @description Remove the console cookie (the SPA calls this on sign-out). Needs no credentials: it only clears the
+         *     caller's own cookie.
+         */
+        delete: operations["close_operator_session_api_v1_auth_operator_session_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3745,6 +3750,64 @@ export interface operations {
         };
     };
     open_operator_session_api_v1_auth_operator_session_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON or header */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role lacks the permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input, with field-level messages */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    close_operator_session_api_v1_auth_operator_session_delete: {
         parameters: {
             query?: never;
             header?: never;

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { api } from "../../api/client";
 import { renderWithProviders } from "../../test/render";
-import { onConsoleClick } from "./openConsole";
+import { closeConsole, onConsoleClick } from "./openConsole";
 
 const URL = "https://firm.example/dagster/runs/run-9";
 
@@ -67,5 +67,11 @@ describe("console links", () => {
     expect(await screen.findByText(/may not operations:console/)).toBeInTheDocument();
     expect(tab.close).toHaveBeenCalledOnce();
     expect(tab.location.href).toBe("");
+  });
+
+  it("asks the API to clear the console cookie on sign-out, and never fails the sign-out", async () => {
+    const del = vi.spyOn(api, "DELETE").mockRejectedValue(new TypeError("offline") as never);
+    await expect(closeConsole()).resolves.toBeUndefined();
+    expect(del).toHaveBeenCalledWith("/api/v1/auth/operator-session");
   });
 });

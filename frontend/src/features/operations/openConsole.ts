@@ -39,3 +39,8 @@ export function onConsoleClick(url: string) {
     );
   };
 }
+
+/** Sign-out ends the console too: the API clears the console cookie (best effort; it expires anyway). */
+export function closeConsole(): Promise<unknown> {
+  return api.DELETE("/api/v1/auth/operator-session").catch(() => undefined);
+}
