@@ -183,7 +183,7 @@ def proxy(tmp_path: Path, app_connection, settings) -> Iterator[Proxy]:
     )
     try:
         deadline = time.monotonic() + 30
-        while not server.started or (nginx.poll() is None and not _answers(f"http://127.0.0.1:{http_port}")):
+        while not (server.started and _answers(f"http://127.0.0.1:{http_port}")):
             assert nginx.poll() is None, (tmp_path / "run" / "error.log").read_text()
             assert time.monotonic() < deadline, "nginx or the API did not start"
             time.sleep(0.1)
