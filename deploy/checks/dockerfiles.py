@@ -3,6 +3,7 @@ numeric USER in the final stage, a HEALTHCHECK, and (for the API image) the buil
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from pathlib import Path
 
@@ -87,4 +88,47 @@ def runtime_problems(path: Path, *, requires_spa: bool = False) -> list[str]:
         for i in final
     ):
         problems.append("the API image does not copy the built SPA (frontend/dist) from a build stage")
+    return problems
+
+
+def _matches(candidate: str, pattern: str) -> bool:
+    if pattern.startswith("**/"):
+        segments = candidate.split("/")
+        return any(fnmatch.fnmatchcase("/".join(segments[i:]), pattern[3:]) for i in range(len(segments)))
+    return fnmatch.fnmatchcase(candidate, pattern)
+
+
+def _ignored(relative: str, patterns: list[str]) -> bool:
+    """.dockerignore as Docker reads it, for the patterns used here: a path is excluded when it or a parent
+    matches (`**/` at any depth), and a later `!pattern` re-includes it."""
+    parts = relative.strip("/").split("/")
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    excluded = False
+    for pattern in patterns:
+        negate = pattern.startswith("!")
+        body = pattern.removeprefix("!").strip("/")
+        if any(_matches(candidate, body) for candidate in candidates):
+            excluded = not negate
+    return excluded
+
+
+def context_problems(path: Path, root: Path) -> list[str]:
+    """Every COPY/ADD from the build context names a file that exists and that .dockerignore lets through
+    (no Docker here to find out at build time)."""
+    ignore_file = root / ".dockerignore"
+    patterns = [
+        line.strip()
+        for line in (ignore_file.read_text().splitlines() if ignore_file.exists() else [])
+        if line.strip() and not line.startswith("#")
+    ]
+    problems: list[str] = []
+    for instruction in _parse(path):
+        if instruction["instruction"] not in {"COPY", "ADD"} or "--from=" in instruction["value"]:
+            continue
+        words = [w for w in instruction["value"].split() if not w.startswith("--")]
+        for source in words[:-1]:
+            if not any(root.glob(source.rstrip("/") or ".")):
+                problems.append(f"line {instruction['startline'] + 1}: {source} is not in the build context")
+            elif _ignored(source, patterns):
+                problems.append(f"line {instruction['startline'] + 1}: {source} is excluded by .dockerignore")
     return problems

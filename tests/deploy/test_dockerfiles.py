@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.checks.dockerfiles import base_image_problems, runtime_problems
+from deploy.checks.dockerfiles import base_image_problems, context_problems, runtime_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "deploy" / "docker"
@@ -38,6 +38,7 @@ def test_hadolint_passes_with_warnings_as_failures(path: Path) -> None:
 def test_rules_pass(path: Path) -> None:
     assert base_image_problems(path) == []
     assert runtime_problems(path, requires_spa=path == API) == []
+    assert context_problems(path, ROOT) == []
 
 
 def test_api_image_builds_the_spa_in_a_node_stage_and_syncs_from_the_lock() -> None:
@@ -126,3 +127,12 @@ def test_baked_secret_is_rejected(tmp_path: Path) -> None:
         tmp_path, API, "PYTHONUNBUFFERED=1 \\", "PYTHONUNBUFFERED=1 \\\n    FIRMSYNC_JWT_SECRET=abc \\"
     )
     assert any("secret" in p for p in runtime_problems(bad, requires_spa=True))
+
+
+def test_copying_what_the_context_lacks_or_dockerignore_drops_is_rejected(tmp_path: Path) -> None:
+    missing = broken(tmp_path, DAGSTER, "COPY bench/ bench/", "COPY bench/ bench/\nCOPY no_such_dir/ x/")
+    assert any("not in the build context" in p for p in context_problems(missing, ROOT))
+    ignored = broken(tmp_path, DAGSTER, "COPY bench/ bench/", "COPY bench/ bench/\nCOPY tests/ tests/")
+    assert any("excluded by .dockerignore" in p for p in context_problems(ignored, ROOT))
+    secret = broken(tmp_path, DAGSTER, "COPY bench/ bench/", "COPY bench/ bench/\nCOPY .env /app/.env")
+    assert context_problems(secret, ROOT) != []  # absent here, and excluded wherever it exists
