@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint unit e2e bench openapi clean-data help slapd chromium frontend frontend-check release-check release-cut release-tag bandit sbom audit audit-allow-offline promtool observability-check
+.PHONY: install run test lint unit e2e bench openapi clean-data help slapd chromium frontend frontend-check release-check release-cut release-tag bandit sbom audit audit-allow-offline promtool observability-check nginx deploy-check
 .DEFAULT_GOAL := help
 
 help:
@@ -76,8 +76,9 @@ unit: install slapd
 e2e: install slapd chromium frontend
 	$(PY) -m pytest tests/e2e
 
-# promtool is installed for tests/deploy/test_alert_rules.py, which the pytest run below includes.
-test: lint slapd chromium promtool frontend-check frontend bandit sbom audit-allow-offline
+# promtool and nginx are installed for tests/deploy (alert rules; nginx -t and the console gate), which the
+# pytest run below includes.
+test: lint slapd chromium promtool nginx frontend-check frontend bandit sbom audit-allow-offline
 	$(PY) -m pytest
 
 openapi: install
@@ -142,3 +143,19 @@ promtool:
 # promtool check + test of deploy/observability/alerts*.yml, and the metric names they query.
 observability-check: install promtool
 	$(PY) -m pytest -q tests/deploy/test_alert_rules.py
+
+# --- deploy (issue 8): deploy/ is checked offline by tests/deploy (collected by `make test`'s pytest) ---------
+# Real nginx for `nginx -t` and the auth_request test: Debian's nginx-light, installed when missing. RUNLEVEL=1
+# keeps the package from starting a system-wide nginx on port 80; the tests start their own on free ports.
+NGINX := /usr/sbin/nginx
+nginx:
+	@if [ ! -x $(NGINX) ]; then \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends nginx-light; \
+	fi
+
+# Dockerfiles (hadolint + rules), compose (Compose Specification + rules), nginx, Helm values, Kubernetes
+# manifests (kubernetes-validate, strict). Needs the test database like the rest of the suite.
+deploy-check: install nginx
+	$(PY) -m pytest tests/deploy
+

@@ -1,5 +1,6 @@
 """Every router the app serves, in one list (the permission-matrix and cross-firm tests walk them all)."""
 
+from core_api.auth.operator import router as operator_router
 from core_api.auth.router import router as auth_router
 from core_api.billing.router import router as billing_router
 from core_api.calendar.router import router as calendar_router
@@ -17,6 +18,7 @@ from core_api.webhooks.router import router as webhooks_router
 ROUTERS = [
     health_router,
     auth_router,
+    operator_router,
     clients_router,
     contacts_router,
     leads_router,

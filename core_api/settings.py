@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     app_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^/?#]+(/[^?#]*)?$")
     # The operators' console as browsers reach it; the SPA links runs and assets there for operators.
     dagster_ui_url: str | None = Field(default=None, pattern=r"^https?://[^?#]+$")
+    # Lifetime of the console cookie (POST /api/v1/auth/operator-session) that lets a browser through
+    # nginx's auth_request to the Dagster UI; each request still re-checks the permission (ADR 0018).
+    operator_session_ttl_seconds: int = Field(default=900, ge=60, le=3600)
     # The built SPA (frontend/dist) served at / by this API; missing → the API alone (dev uses Vite's server).
     spa_dir: Path = REPO_ROOT / "frontend" / "dist"
     oauth_session_ttl_seconds: int = Field(default=900, ge=60, le=3600)

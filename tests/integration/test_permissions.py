@@ -28,6 +28,8 @@ PUBLIC_PREFIXES = (
     "/webhooks",
     "/api/v1/oauth/",  # the vendor's browser redirect: authenticated by the state it carries
     "/api/v1/integrations/slack/commands",  # Slack's signature authenticates it
+    # DELETE only clears the caller's console cookie (the POST that sets it requires operations:console).
+    "/api/v1/auth/operator-session",
 )
 
 

@@ -6,6 +6,7 @@ import { createFileRoute, Link, Outlet, redirect, useRouterState } from "@tansta
 import { api, unwrap } from "../api/client";
 import { meQuery, useMe } from "../auth/me";
 import { session } from "../auth/session";
+import { closeConsole } from "../features/operations/openConsole";
 import { NAV } from "../nav";
 
 /** Every signed-in page: the session is checked and the user's role loaded before any of them renders. */
@@ -59,7 +60,14 @@ function AppLayout() {
             <Badge variant="light" aria-label="Your role">
               {ROLE_LABEL[me.firm.role] ?? me.firm.role}
             </Badge>
-            <Button variant="subtle" size="compact-sm" onClick={() => session.expire()}>
+            <Button
+              variant="subtle"
+              size="compact-sm"
+              onClick={() => {
+                void closeConsole();
+                session.expire();
+              }}
+            >
               Sign out
             </Button>
           </Group>

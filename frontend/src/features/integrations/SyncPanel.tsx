@@ -3,6 +3,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 
 import { api, unwrap } from "../../api/client";
+import { onConsoleClick } from "../operations/openConsole";
 import { dagsterRunUrl, FINISHED, integrationKeys, STATUS_COLOR, syncRequestQuery } from "./queries";
 
 /** "Sync now": queue a sync request, poll it every 2 s until it has finished, then reload the connection. */
@@ -87,7 +88,11 @@ export function SyncPanel({
               </Text>
             ) : null}
             {dagster && request.data?.run_id ? (
-              <Anchor href={dagsterRunUrl(dagster, request.data.run_id)} target="_blank" rel="noreferrer" size="sm">
+              <Anchor
+                href={dagsterRunUrl(dagster, request.data.run_id)}
+                onClick={onConsoleClick(dagsterRunUrl(dagster, request.data.run_id))}
+                size="sm"
+              >
                 Open run in Dagster
               </Anchor>
             ) : null}

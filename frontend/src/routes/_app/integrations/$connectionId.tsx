@@ -36,6 +36,7 @@ import {
 import { CredentialsForm } from "../../../features/integrations/CredentialsForm";
 import { type ConnectBody, ConnectionForm } from "../../../features/integrations/SchemaForm";
 import { SyncPanel } from "../../../features/integrations/SyncPanel";
+import { onConsoleClick } from "../../../features/operations/openConsole";
 import type { JsonSchema } from "../../../features/integrations/schema";
 import { ago, dateTime } from "../../../lib/format";
 
@@ -124,7 +125,12 @@ function ConnectionDetail({ connection: c, provider }: { connection: Connection;
       </Anchor>
       <PageHeader title={c.display_name}>
         {dagster ? (
-          <Button component="a" href={dagsterAssetsUrl(dagster, c.provider)} target="_blank" rel="noreferrer" variant="subtle">
+          <Button
+            component="a"
+            href={dagsterAssetsUrl(dagster, c.provider)}
+            onClick={onConsoleClick(dagsterAssetsUrl(dagster, c.provider))}
+            variant="subtle"
+          >
             Open assets in Dagster
           </Button>
         ) : null}
