@@ -4,6 +4,8 @@ and a test walks every route and every role against it."""
 from __future__ import annotations
 
 import enum
+import uuid
+from collections.abc import Iterable
 
 from core_api.tenancy import Role
 
@@ -69,6 +71,16 @@ def allows(role: Role, permission: Permission) -> bool:
     return permission in MATRIX[role]
 
 
+def granted_in(
+    role: Role, firm_id: uuid.UUID, operator_firm_ids: Iterable[uuid.UUID]
+) -> frozenset[Permission]:
+    """The role's permissions in one firm. The operators' console (the Dagster UI) shows every firm's runs,
+    so it is granted only in the firms that operate the platform (`FIRMSYNC_OPERATOR_FIRM_IDS`)."""
+    if firm_id in set(operator_firm_ids):
+        return MATRIX[role]
+    return MATRIX[role] - {P.operations_console}
+
+
 def render_markdown() -> str:
     roles = list(Role)
     lines = [
@@ -83,6 +95,11 @@ def render_markdown() -> str:
     for permission in Permission:
         marks = " | ".join("✓" if allows(r, permission) else "" for r in roles)
         lines.append(f"| {permission.value} | {marks} |")
+    lines += [
+        "",
+        "`operations:console` is granted only in the firms listed in `FIRMSYNC_OPERATOR_FIRM_IDS` (the firms",
+        "that operate the platform): the Dagster UI shows every firm's runs (ADR 0018).",
+    ]
     return "\n".join(lines) + "\n"
 
 

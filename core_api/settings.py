@@ -7,6 +7,7 @@ per problem (see `load_settings`), never a traceback.
 from __future__ import annotations
 
 import sys
+import uuid
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -105,6 +106,9 @@ class Settings(BaseSettings):
     # Lifetime of the console cookie (POST /api/v1/auth/operator-session) that lets a browser through
     # nginx's auth_request to the Dagster UI; each request still re-checks the permission (ADR 0018).
     operator_session_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    # The firms whose members (with operations:console) operate the platform. The Dagster UI shows every
+    # firm's runs, so a firm admin of any other firm never gets it. Empty: nobody (ADR 0018).
+    operator_firm_ids: list[uuid.UUID] = []
     # The built SPA (frontend/dist) served at / by this API; missing → the API alone (dev uses Vite's server).
     spa_dir: Path = REPO_ROOT / "frontend" / "dist"
     oauth_session_ttl_seconds: int = Field(default=900, ge=60, le=3600)

@@ -71,6 +71,14 @@ def settings(database_url):
 
 
 @pytest.fixture
+def operator_firms(settings, monkeypatch) -> list[uuid.UUID]:
+    """FIRMSYNC_OPERATOR_FIRM_IDS for one test: append the firms whose admins operate the platform."""
+    firms: list[uuid.UUID] = []
+    monkeypatch.setattr(settings, "operator_firm_ids", firms)
+    return firms
+
+
+@pytest.fixture
 def app_connection(database_url):
     """A connection as the API's role, inside a transaction rolled back after the test."""
     from core_api.db import app_engine

@@ -20,7 +20,7 @@ from core_api.auth.dependencies import db_sessions, require
 from core_api.errors import ProblemError
 from core_api.http import COMMON_ERRORS
 from core_api.models import User
-from core_api.permissions import Permission, allows
+from core_api.permissions import Permission, allows, granted_in
 from core_api.security import console_tokens, tokens
 from core_api.settings import Settings, get_settings
 from core_api.tenancy import Role, TenantContext
@@ -72,8 +72,15 @@ def operator(
     role = _active_role(sessions, user_id, firm_id)
     if role is None:
         raise _unauthorized()
+    _require_console(role, firm_id, settings)
+
+
+def _require_console(role: Role, firm_id: uuid.UUID, settings: Settings) -> None:
     if not allows(role, Permission.operations_console):
         raise ProblemError(403, "Forbidden", f"Role '{role}' may not {Permission.operations_console.value}.")
+    if Permission.operations_console not in granted_in(role, firm_id, settings.operator_firm_ids):
+        # The console shows every firm's runs: only the firms operating the platform may open it.
+        raise ProblemError(403, "Forbidden", "This firm does not operate the platform: no operators console.")
 
 
 operator.permission = Permission.operations_console  # type: ignore[attr-defined] - read by the matrix test
@@ -95,8 +102,10 @@ def open_operator_session(
 ) -> Response:
     """Set the console cookie (HttpOnly, SameSite=Strict, Secure over https, short-lived) so the browser can
     open the Dagster UI behind the proxy."""
-    if _active_role(sessions, tenant.user_id, tenant.firm_id) is None:
+    role = _active_role(sessions, tenant.user_id, tenant.firm_id)
+    if role is None:
         raise _unauthorized()
+    _require_console(role, tenant.firm_id, settings)
     token, ttl = console_tokens.issue(settings, console_tokens.ConsoleClaims(tenant.user_id, tenant.firm_id))
     response = Response(status_code=204)
     response.set_cookie(

@@ -10,7 +10,7 @@ from core_api.auth.throttle import limit_client
 from core_api.errors import ProblemError
 from core_api.http import COMMON_ERRORS, PROBLEM
 from core_api.models import User
-from core_api.permissions import MATRIX, Permission
+from core_api.permissions import Permission, granted_in
 from core_api.settings import Settings, get_settings
 from core_api.team import service as team_service
 from core_api.team.schemas import AcceptInvitation, SignupRequest
@@ -86,7 +86,7 @@ def me(
     current = next((f for f in firms if f.id == tenant.firm_id), None)
     if user is None or not user.is_active or current is None:
         raise ProblemError(401, "Unauthorized", "The account or membership no longer exists.")
-    granted = MATRIX[current.role]
+    granted = granted_in(current.role, current.id, settings.operator_firm_ids)
     return MeResponse(
         user=UserOut(id=user.id, email=user.email, full_name=user.full_name),
         firm=current,

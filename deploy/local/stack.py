@@ -195,6 +195,19 @@ class Stack:
         self.env.setdefault("FIRMSYNC_S3_SECRET_ACCESS_KEY", "firmsync-dev")
         self.wait_http("moto", f"{url}/moto-api/")
 
+    def operators(self) -> None:
+        """The demo firm operates this stack: its admin gets the Dagster UI (FIRMSYNC_OPERATOR_FIRM_IDS)."""
+        if self.env.get("FIRMSYNC_OPERATOR_FIRM_IDS"):
+            return
+        import psycopg
+
+        from core_api.demo import DEMO_SLUG
+
+        with psycopg.connect(self.env["DATABASE_URL"].replace("+psycopg", "")) as conn:
+            row = conn.execute("select id from app.firms where slug = %s", (DEMO_SLUG,)).fetchone()
+        if row is not None:
+            self.env["FIRMSYNC_OPERATOR_FIRM_IDS"] = json.dumps([str(row[0])])
+
     # ---- the whole sequence -------------------------------------------------------------------
 
     def up(self) -> None:
@@ -244,6 +257,7 @@ class Stack:
         self.run_once(
             "seed demo firm", py, "-m", "core_api.manage", "seed-demo", "--sandbox-url", sandbox_url
         )
+        self.operators()
 
         self.s3()
         step(f"starting API on http://127.0.0.1:{self.ports.api}")

@@ -212,9 +212,11 @@ def _login(client: httpx.Client, email: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def test_dagster_ui_only_for_operators_through_nginx(proxy: Proxy, app_connection) -> None:
+def test_dagster_ui_only_for_operators_through_nginx(proxy: Proxy, app_connection, operator_firms) -> None:
     admin = create_firm_user(app_connection, role=Role.firm_admin)
+    operator_firms.append(admin.firm_id)
     staff = create_firm_user(app_connection, role=Role.staff)
+    tenant_admin = create_firm_user(app_connection, role=Role.firm_admin)
     with httpx.Client(
         base_url=proxy.https, verify=ssl.create_default_context(cafile=str(proxy.ca)), timeout=10
     ) as client:
@@ -227,6 +229,8 @@ def test_dagster_ui_only_for_operators_through_nginx(proxy: Proxy, app_connectio
         staff_headers = _login(client, staff.email)
         assert client.get("/dagster/runs", headers=staff_headers).status_code == 403
         assert client.post("/api/v1/auth/operator-session", headers=staff_headers).status_code == 403
+        # The admin of a firm that does not operate the platform: refused too (every firm's runs are there).
+        assert client.get("/dagster/runs", headers=_login(client, tenant_admin.email)).status_code == 403
         assert _FakeDagster.seen == []
         # An operator trades the bearer for the console cookie (Secure: nginx said https), then navigates.
         opened = client.post("/api/v1/auth/operator-session", headers=_login(client, admin.email))

@@ -63,9 +63,14 @@ def test_tokens_signed_with_another_secret_are_rejected(api, firm_admin, setting
 
 
 def test_me_lists_the_roles_permissions_and_the_console_only_for_operators(
-    api, app_connection, firm_admin
+    api, app_connection, firm_admin, operator_firms
 ) -> None:
+    operator_firms.append(firm_admin.firm_id)
     member = create_firm_user(app_connection, name="Beta Books", role=Role.staff)
+    tenant_admin = create_firm_user(app_connection, name="Gamma Tax", role=Role.firm_admin)
+    elsewhere = api.get("/api/v1/auth/me", headers=login(api, tenant_admin)).json()
+    assert "team:manage" in elsewhere["permissions"] and "operations:console" not in elsewhere["permissions"]
+    assert elsewhere["dagster_ui_url"] is None
     admin = api.get("/api/v1/auth/me", headers=login(api, firm_admin)).json()
     staff = api.get("/api/v1/auth/me", headers=login(api, member)).json()
     assert "operations:console" in admin["permissions"] and "clients:write" in admin["permissions"]

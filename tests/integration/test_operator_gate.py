@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import text
 
 from core_api.security import console_tokens, tokens
@@ -16,6 +17,12 @@ GATE = "/api/v1/auth/operator"
 SESSION = "/api/v1/auth/operator-session"
 
 
+@pytest.fixture(autouse=True)
+def _firm_admin_operates(operator_firms, firm_admin) -> None:
+    """The firm_admin fixture's firm operates the platform; every other firm made here does not."""
+    operator_firms.append(firm_admin.firm_id)
+
+
 def _console_cookie(api, headers) -> str:
     response = api.post(SESSION, headers=headers)
     assert response.status_code == 204, response.text
@@ -25,9 +32,14 @@ def _console_cookie(api, headers) -> str:
 def test_bearer_gate_204_for_operators_403_for_others_401_signed_out(api, app_connection, firm_admin) -> None:
     staff = create_firm_user(app_connection, role=Role.staff)
     partner = create_firm_user(app_connection, role=Role.partner)
+    other_admin = create_firm_user(app_connection, role=Role.firm_admin, name="A firm among many")
     assert api.get(GATE, headers=login(api, firm_admin)).status_code == 204
     assert api.get(GATE, headers=login(api, staff)).status_code == 403
     assert api.get(GATE, headers=login(api, partner)).status_code == 403
+    # The admin of a firm that does not operate the platform: the console shows every firm's runs.
+    refused = api.get(GATE, headers=login(api, other_admin))
+    assert refused.status_code == 403 and "does not operate the platform" in refused.json()["detail"]
+    assert api.post(SESSION, headers=login(api, other_admin)).status_code == 403
     assert api.get(GATE).status_code == 401
     assert api.get(GATE, headers={"Authorization": "Bearer not-a-token"}).status_code == 401
 
