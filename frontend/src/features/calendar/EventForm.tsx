@@ -9,6 +9,7 @@ import { applyProblem } from "../../lib/forms";
 import "./weekLayout"; // dayjs utc + timezone plugins
 import { FormError } from "../../components/FormError";
 import { useFormSubmit } from "../../lib/useFormSubmit";
+import { FormActions } from "../../components/FormActions";
 
 const INPUT_FORMAT = "YYYY-MM-DDTHH:mm";
 
@@ -141,16 +142,7 @@ export function EventForm({
               </Button>
             ) : null}
           </div>
-          <Group>
-            {onCancel ? (
-              <Button variant="default" onClick={onCancel}>
-                Cancel
-              </Button>
-            ) : null}
-            <Button type="submit" loading={saving}>
-              {submitLabel}
-            </Button>
-          </Group>
+          <FormActions submitLabel={submitLabel} saving={saving} onCancel={onCancel} justify="flex-start" />
         </Group>
       </Stack>
     </form>

@@ -1,10 +1,11 @@
-import { Button, Group, Select, SimpleGrid, Stack, Textarea, TextInput } from "@mantine/core";
+import { Select, SimpleGrid, Stack, Textarea, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 
 import type { Schemas } from "../../api/client";
 import { blankToNull } from "../../lib/forms";
 import { FormError } from "../../components/FormError";
 import { useFormSubmit } from "../../lib/useFormSubmit";
+import { FormActions } from "../../components/FormActions";
 
 export const CLIENT_STATUSES = [
   { value: "active", label: "Active" },
@@ -79,16 +80,7 @@ export function ClientForm({
           <TextInput label="Country" {...form.getInputProps("country")} />
         </SimpleGrid>
         <Textarea label="Notes" autosize minRows={2} {...form.getInputProps("notes")} />
-        <Group justify="flex-end">
-          {onCancel ? (
-            <Button variant="default" onClick={onCancel}>
-              Cancel
-            </Button>
-          ) : null}
-          <Button type="submit" loading={saving}>
-            {submitLabel}
-          </Button>
-        </Group>
+        <FormActions submitLabel={submitLabel} saving={saving} onCancel={onCancel} />
       </Stack>
     </form>
   );

@@ -1,9 +1,10 @@
-import { Button, Checkbox, Group, SimpleGrid, Stack, TextInput } from "@mantine/core";
+import { Checkbox, Group, SimpleGrid, Stack, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 
 import type { Schemas } from "../../api/client";
 import { FormError } from "../../components/FormError";
 import { useFormSubmit } from "../../lib/useFormSubmit";
+import { FormActions } from "../../components/FormActions";
 
 type Contact = Schemas["ContactOut"];
 /** A create body, or (editing) an update body carrying the version read. */
@@ -93,16 +94,7 @@ export function ContactForm({
           <Checkbox label="SMS opt-out" {...form.getInputProps("sms_opt_out", { type: "checkbox" })} />
           <Checkbox label="Call opt-out" {...form.getInputProps("call_opt_out", { type: "checkbox" })} />
         </Group>
-        <Group justify="flex-end">
-          {onCancel ? (
-            <Button variant="default" onClick={onCancel}>
-              Cancel
-            </Button>
-          ) : null}
-          <Button type="submit" loading={saving}>
-            {submitLabel}
-          </Button>
-        </Group>
+        <FormActions submitLabel={submitLabel} saving={saving} onCancel={onCancel} />
       </Stack>
     </form>
   );

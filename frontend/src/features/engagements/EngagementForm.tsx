@@ -8,6 +8,7 @@ import { type ClientOption, ClientPicker } from "../../components/ClientPicker";
 import { ENGAGEMENT_STATUSES, PRICING_MODES } from "./queries";
 import { FormError } from "../../components/FormError";
 import { useFormSubmit } from "../../lib/useFormSubmit";
+import { FormActions } from "../../components/FormActions";
 
 type Engagement = Schemas["EngagementOut"];
 export type PricingMode = "fixed" | "hourly" | "retainer";
@@ -212,16 +213,7 @@ export function EngagementForm({
             Lines total: {money(linesTotal(values.lines.map((l) => ({ ...l, quantity: l.quantity.trim() || "1" }))), currency)}
           </Text>
         </Group>
-        <Group justify="flex-end">
-          {onCancel ? (
-            <Button variant="default" onClick={onCancel}>
-              Cancel
-            </Button>
-          ) : null}
-          <Button type="submit" loading={saving}>
-            {submitLabel}
-          </Button>
-        </Group>
+        <FormActions submitLabel={submitLabel} saving={saving} onCancel={onCancel} />
       </Stack>
     </form>
   );

@@ -1,4 +1,4 @@
-import { Alert, Button, Group, Stack, Text } from "@mantine/core";
+import { Alert, Stack, Text } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMemo, useState } from "react";
 
@@ -8,12 +8,13 @@ import {
   type FormValues,
   initialValues,
   type JsonSchema,
-  placeErrors,
+  placeProblem,
   schemaFields,
   toBody,
   validateFields,
 } from "./schema";
 import { SchemaFields } from "./SchemaForm";
+import { FormActions } from "../../components/FormActions";
 
 /**
  * New credentials for the same account (a rotated API key, a changed bind password): every field of the
@@ -47,16 +48,9 @@ export function CredentialsForm({
       await onSubmit(toBody(fields, values.credentials));
     } catch (error) {
       if (error instanceof ApiError) {
-        const { onFields, rest } = placeErrors(
-          error.fieldErrors,
-          fieldPaths(fields),
-        );
+        const { onFields, message } = placeProblem(error, fieldPaths(fields));
         form.setErrors(onFields);
-        setFormError(
-          rest.length || !Object.keys(onFields).length
-            ? [error.problem.detail ?? error.problem.title, ...rest].join(" — ")
-            : null,
-        );
+        setFormError(message);
       } else {
         setFormError(error instanceof Error ? error.message : String(error));
       }
@@ -78,16 +72,7 @@ export function CredentialsForm({
           </Alert>
         ) : null}
         <SchemaFields fields={fields} form={form} />
-        <Group justify="flex-end">
-          {onCancel ? (
-            <Button variant="default" onClick={onCancel}>
-              Cancel
-            </Button>
-          ) : null}
-          <Button type="submit" loading={saving}>
-            Replace credentials
-          </Button>
-        </Group>
+        <FormActions submitLabel="Replace credentials" saving={saving} onCancel={onCancel} />
       </Stack>
     </form>
   );

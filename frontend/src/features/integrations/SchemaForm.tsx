@@ -1,9 +1,7 @@
 import {
   Alert,
-  Button,
   Checkbox,
   Fieldset,
-  Group,
   NumberInput,
   PasswordInput,
   Select,
@@ -20,12 +18,13 @@ import {
   fieldPaths,
   initialValues,
   type JsonSchema,
-  placeErrors,
+  placeProblem,
   type SchemaField,
   schemaFields,
   toBody,
   validateFields,
 } from "./schema";
+import { FormActions } from "../../components/FormActions";
 
 type AnyForm = UseFormReturnType<any>;
 
@@ -180,12 +179,9 @@ export function ConnectionForm({
     } catch (error) {
       if (error instanceof ApiError) {
         const paths = ["display_name", "sync_interval_minutes", ...fieldPaths(configFields), ...fieldPaths(credentialFields)];
-        const { onFields, rest } = placeErrors(error.fieldErrors, paths);
+        const { onFields, message } = placeProblem(error, paths);
         form.setErrors(onFields);
-        const detail = error.problem.detail ?? error.problem.title;
-        // A message the detail already says ("config: this firm already has …") is not repeated.
-        const extra = rest.filter((r) => !detail || !detail.includes(r.slice(r.indexOf(": ") + 2)));
-        setFormError(Object.keys(onFields).length && !rest.length ? null : [detail, ...extra].filter(Boolean).join(" — "));
+        setFormError(message);
       } else {
         setFormError(error instanceof Error ? error.message : String(error));
       }
@@ -229,16 +225,7 @@ export function ConnectionForm({
             </Stack>
           </Fieldset>
         ) : null}
-        <Group justify="flex-end">
-          {onCancel ? (
-            <Button variant="default" onClick={onCancel}>
-              Cancel
-            </Button>
-          ) : null}
-          <Button type="submit" loading={saving}>
-            {submitLabel}
-          </Button>
-        </Group>
+        <FormActions submitLabel={submitLabel} saving={saving} onCancel={onCancel} />
       </Stack>
     </form>
   );

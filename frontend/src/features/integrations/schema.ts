@@ -1,3 +1,5 @@
+import type { ApiError } from "../../api/client";
+
 /**
  * A provider's pydantic JSON Schema (config / credentials / mapping) as a flat list of form fields, the
  * form values they start from, the request body they turn into, client-side checks, and where the API's
@@ -293,4 +295,20 @@ export function placeErrors(
     if (!placed) rest.push(`${field}: ${message}`);
   }
   return { onFields, rest };
+}
+
+/**
+ * A problem+json answer laid out on a schema form: field messages on the fields (via `placeErrors`), and the
+ * message for the form's alert — the detail plus what no field could hold, unless every message found a field.
+ * A message the detail already says ("config: this firm already has …") is not repeated.
+ */
+export function placeProblem(
+  error: ApiError,
+  paths: string[],
+): { onFields: Record<string, string>; message: string | null } {
+  const { onFields, rest } = placeErrors(error.fieldErrors, paths);
+  if (Object.keys(onFields).length && !rest.length) return { onFields, message: null };
+  const detail = error.problem.detail ?? error.problem.title;
+  const extra = rest.filter((r) => !detail || !detail.includes(r.slice(r.indexOf(": ") + 2)));
+  return { onFields, message: [detail, ...extra].filter(Boolean).join(" — ") };
 }

@@ -19,6 +19,7 @@ import { money } from "../../lib/format";
 import { invoiceTotals, parseDecimal } from "./totals";
 import { FormError } from "../../components/FormError";
 import { useFormSubmit } from "../../lib/useFormSubmit";
+import { FormActions } from "../../components/FormActions";
 
 export interface Option {
   value: string;
@@ -278,16 +279,7 @@ export function InvoiceForm({
           </Stack>
         </Group>
         <Textarea label="Notes" autosize minRows={2} {...form.getInputProps("notes")} />
-        <Group justify="flex-end">
-          {onCancel ? (
-            <Button variant="default" onClick={onCancel}>
-              Cancel
-            </Button>
-          ) : null}
-          <Button type="submit" loading={saving}>
-            {submitLabel}
-          </Button>
-        </Group>
+        <FormActions submitLabel={submitLabel} saving={saving} onCancel={onCancel} />
       </Stack>
     </form>
   );

@@ -1,10 +1,11 @@
-import { Button, Group, Select, SimpleGrid, Stack, Textarea, TextInput } from "@mantine/core";
+import { Select, SimpleGrid, Stack, Textarea, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 
 import { money } from "../../lib/format";
 import { minorUnits, parseDecimal } from "./totals";
 import { FormError } from "../../components/FormError";
 import { useFormSubmit } from "../../lib/useFormSubmit";
+import { FormActions } from "../../components/FormActions";
 
 export const PAYMENT_METHODS = [
   { value: "bank_transfer", label: "Bank transfer" },
@@ -93,16 +94,7 @@ export function RecordPaymentForm({
           <TextInput label="Reference" {...form.getInputProps("reference")} />
         </SimpleGrid>
         <Textarea label="Notes" autosize minRows={2} {...form.getInputProps("notes")} />
-        <Group justify="flex-end">
-          {onCancel ? (
-            <Button variant="default" onClick={onCancel}>
-              Cancel
-            </Button>
-          ) : null}
-          <Button type="submit" loading={saving}>
-            Save payment
-          </Button>
-        </Group>
+        <FormActions submitLabel="Save payment" saving={saving} onCancel={onCancel} />
       </Stack>
     </form>
   );

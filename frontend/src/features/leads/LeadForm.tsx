@@ -1,9 +1,10 @@
-import { Button, Group, NumberInput, Select, SimpleGrid, Stack, Textarea, TextInput } from "@mantine/core";
+import { NumberInput, Select, SimpleGrid, Stack, Textarea, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 
 import type { Schemas } from "../../api/client";
 import { FormError } from "../../components/FormError";
 import { useFormSubmit } from "../../lib/useFormSubmit";
+import { FormActions } from "../../components/FormActions";
 
 /** The board's columns, in pipeline order (LeadOut.status; "converted" is set only by converting). */
 export const LEAD_STATUSES = [
@@ -80,16 +81,7 @@ export function LeadForm({
           <Select label="Status" data={SETTABLE_STATUSES} allowDeselect={false} {...form.getInputProps("status")} />
         </SimpleGrid>
         <Textarea label="Notes" autosize minRows={2} {...form.getInputProps("notes")} />
-        <Group justify="flex-end">
-          {onCancel ? (
-            <Button variant="default" onClick={onCancel}>
-              Cancel
-            </Button>
-          ) : null}
-          <Button type="submit" loading={saving}>
-            {submitLabel}
-          </Button>
-        </Group>
+        <FormActions submitLabel={submitLabel} saving={saving} onCancel={onCancel} />
       </Stack>
     </form>
   );
