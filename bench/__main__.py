@@ -17,6 +17,7 @@ BENCHES = {
     "incremental": "bench.incremental",
     "ratelimit": "bench.ratelimit",
     "tenants": "bench.tenants",
+    "metrics": "bench.metrics",
 }
 ALIASES = {"loader": "load"}  # the loader bench's first name
 

@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     # The firms whose members (with operations:console) operate the platform. The Dagster UI shows every
     # firm's runs, so a firm admin of any other firm never gets it. Empty: nobody (ADR 0018).
     operator_firm_ids: list[uuid.UUID] = []
+    # How long app.sync_runs keeps each recorded sync (the daily prune_sync_runs job); /metrics' counters are
+    # running totals and do not depend on it (migration 0020).
+    sync_run_retention_days: int = Field(default=30, ge=1, le=3650)
     # The built SPA (frontend/dist) served at / by this API; missing → the API alone (dev uses Vite's server).
     spa_dir: Path = REPO_ROOT / "frontend" / "dist"
     oauth_session_ttl_seconds: int = Field(default=900, ge=60, le=3600)

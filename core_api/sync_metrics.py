@@ -24,32 +24,27 @@ log = logging.getLogger(__name__)
 DURATION_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
 OPERATIONS = ("inserted", "updated", "unchanged", "deleted", "dead_lettered")
 
-_RUNS = text(
-    "select provider, status, count(*), coalesce(sum(api_calls), 0), coalesce(sum(throttled), 0), "
-    "coalesce(sum(retries), 0) from app.sync_runs group by provider, status"
-)
+# Running totals kept by a trigger on app.sync_runs (migration 0020): a scrape reads a few rows per vendor
+# however long the history is, and pruning old runs never makes a counter go backwards.
+_RUNS = text("select provider, status, runs, api_calls, throttled, retries from app.sync_run_totals")
 _RECORDS = text(
-    "select r.provider, s.key, "  # noqa: S608 - built from this module's constants only
-    + ", ".join(f"coalesce(sum((s.value->>'{op}')::bigint), 0)" for op in OPERATIONS)
-    + " from app.sync_runs r cross join lateral jsonb_each(r.streams) s group by r.provider, s.key"
+    "select provider, stream, "  # noqa: S608 - built from this module's constants only
+    + ", ".join(OPERATIONS)
+    + " from app.sync_record_totals"
 )
 _DURATION = text(
     "select provider, "  # noqa: S608 - built from this module's constants only
-    + ", ".join(f"count(*) filter (where seconds <= {b})" for b in DURATION_BUCKETS)
-    + ", count(*), coalesce(sum(seconds), 0) from app.sync_runs group by provider"
+    + ", ".join(f"sum(le_{b:g})" for b in DURATION_BUCKETS)
+    + ", sum(runs), sum(seconds_sum) from app.sync_run_totals group by provider"
 )
 # Per live connection and stream, its last successful sync; per vendor and stream, the oldest of those.
 _LAG = text(
     """
-    with last as (
-        select r.provider, r.connection_id, s.stream, max(r.finished_at) as at
-        from app.sync_runs r
-        cross join lateral jsonb_object_keys(r.streams) as s(stream)
-        join app.connections c on c.id = r.connection_id
-        where r.status = 'succeeded' and c.deleted_at is null and c.status <> 'disabled'
-        group by r.provider, r.connection_id, s.stream
-    )
-    select provider, stream, extract(epoch from now() - min(at)) from last group by provider, stream
+    select s.provider, s.stream, extract(epoch from now() - min(s.succeeded_at))
+    from app.sync_stream_successes s
+    join app.connections c on c.id = s.connection_id
+    where c.deleted_at is null and c.status <> 'disabled'
+    group by s.provider, s.stream
     """
 )
 _CONNECTIONS = text(

@@ -6,7 +6,7 @@ import dagster as dg
 
 from pipelines.calendar_push_jobs import CALENDAR_PUSH_JOBS, calendar_push
 from pipelines.jobs import SWEEP_JOBS, SYNC_JOBS, VENDORS, WEBHOOK_JOBS
-from pipelines.maintenance import reprocess_dead_letters_job
+from pipelines.maintenance import prune_sync_runs_job, prune_sync_runs_schedule, reprocess_dead_letters_job
 from pipelines.observability import setup_process
 from pipelines.push_crm import crm_outbox_push, salesforce_push_job
 from pipelines.push_jobs import PUSH_JOBS, outbox_push, push_failures
@@ -34,6 +34,7 @@ defs = dg.Definitions(
         *SYNC_JOBS.values(),
         *SWEEP_JOBS.values(),
         reprocess_dead_letters_job,
+        prune_sync_runs_job,
         *PUSH_JOBS.values(),
         *CALENDAR_PUSH_JOBS.values(),
         salesforce_push_job,
@@ -51,7 +52,7 @@ defs = dg.Definitions(
         crm_outbox_push,
         slack_notifications,
     ],
-    schedules=SCHEDULES,
+    schedules=[*SCHEDULES, prune_sync_runs_schedule],
     resources={
         "db": FirmsyncDatabase(),
         "quickbooks": QuickBooksApi(),

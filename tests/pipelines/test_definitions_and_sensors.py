@@ -37,6 +37,7 @@ def test_definitions_load_and_every_job_resolves():
         "google_calendar_push_calendar",
         "salesforce_push_outbox",
         "slack_notify",
+        "prune_sync_runs",
     } <= jobs
     # A run is one process: its steps share it (ADR 0010).
     assert all(
@@ -51,6 +52,7 @@ def test_definitions_load_and_every_job_resolves():
         "microsoft_calendar_sweep",
         "salesforce_sweep",
         "stripe_sweep",
+        "prune_sync_runs_daily",
     }
     spec = defs.get_assets_def(dg.AssetKey(["quickbooks", "customers"]))
     assert spec.partitions_def == quickbooks_connections

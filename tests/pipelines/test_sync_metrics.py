@@ -135,3 +135,51 @@ def test_dashboard_and_alerts_query_only_exported_metrics(target, throttled_sync
     assert all(queried.values()), queried  # the files do query something
     for name, metrics in queried.items():
         assert metrics <= exported, f"{name} queries metrics /metrics does not export: {metrics - exported}"
+
+
+def _totals(conn) -> tuple[list, list, list]:
+    return (
+        conn.execute(text("select * from app.sync_run_totals order by 1, 2")).all(),
+        conn.execute(text("select * from app.sync_record_totals order by 1, 2")).all(),
+        conn.execute(text("select * from app.sync_stream_successes order by 1, 2")).all(),
+    )
+
+
+def test_counters_are_running_totals_that_pruning_old_runs_does_not_lower(
+    target, throttled_sync, settings, owner_engine
+):
+    from pipelines.maintenance import prune_sync_runs
+    from pipelines.resources import FirmsyncDatabase
+
+    # The trigger's totals are exactly what summing every recorded run gives (migration 0020's rebuild).
+    with owner_engine.begin() as conn:
+        kept_by_trigger = _totals(conn)
+        conn.execute(text("select app.sync_totals_rebuild()"))
+        assert _totals(conn) == kept_by_trigger
+
+    before = _scrape(settings)
+    succeeded = {"vendor": "quickbooks", "status": "succeeded"}
+    inserted = {"vendor": "quickbooks", "stream": "customers", "operation": "inserted"}
+
+    assert prune_sync_runs(FirmsyncDatabase(), days=1) == 0  # everything here is minutes old
+    assert len(_runs(target)) == 1
+    assert prune_sync_runs(FirmsyncDatabase(), days=0, batch=1) >= 1  # one row per transaction
+    assert _runs(target) == []
+
+    after = _scrape(settings)
+    for name, labels in (
+        ("firmsync_sync_runs_total", succeeded),
+        ("firmsync_sync_records_total", inserted),
+        ("firmsync_sync_throttled_total", {"vendor": "quickbooks"}),
+        ("firmsync_sync_run_duration_seconds_count", {"vendor": "quickbooks"}),
+    ):
+        assert _value(after, name, **labels) == _value(before, name, **labels) > 0, name
+    assert _value(after, "firmsync_sync_lag_seconds", vendor="quickbooks", stream="customers") < 600
+
+
+def test_the_api_role_cannot_read_or_write_the_cross_tenant_totals(target, throttled_sync, app_connection):
+    from sqlalchemy.exc import ProgrammingError
+
+    for table in ("sync_run_totals", "sync_record_totals", "sync_stream_successes"):
+        with pytest.raises(ProgrammingError, match="permission denied"), app_connection.begin_nested():
+            app_connection.execute(text(f"select count(*) from app.{table}"))
