@@ -15,7 +15,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 help:
 	@echo "make run    install from uv.lock, start the stack (embedded PostgreSQL, sandbox vendors, demo firm)"
 	@echo "make test   lint + import contracts + the whole pytest suite (unit, integration, e2e)"
-	@echo "make bench  the four benchmarks of bench/README.md, one JSON line each (several minutes)"
+	@echo "make bench  the five benchmarks of bench/README.md, one JSON line each (several minutes)"
 
 # uv itself, pinned, in a private venv: a fresh machine needs nothing but Python 3.11.
 $(UV):
@@ -89,6 +89,7 @@ bench: install
 	$(PY) -m bench incremental --records 100000 --changed 0.01
 	$(PY) -m bench ratelimit
 	$(PY) -m bench tenants --tenants 1000
+	$(PY) -m bench metrics --runs 500000
 
 # Releases (docs/runbooks/upgrade.md): VERSION is the one number; CHANGELOG, the SPA and the tag follow it.
 release-check: install
