@@ -132,7 +132,11 @@ def seed_first_firm(api, headers, admin, app_connection) -> dict[str, str]:
 
 
 # Operations whose body has required fields get a valid one, so the tenancy check (404) is what answers.
-BODIES: dict[tuple[str, str], dict] = {("PATCH", "/api/v1/team/members/{user_id}"): {"role": "staff"}}
+BODIES: dict[tuple[str, str], dict] = {
+    ("PATCH", "/api/v1/team/members/{user_id}"): {"role": "staff"},
+    # A well-formed body, so the answer is about whose connection it is (404), not about the body (422).
+    ("PUT", "/api/v1/connections/{connection_id}/credentials"): {"credentials": {"api_key": "sk_intruder"}},
+}
 
 
 def _paths() -> list[tuple[str, str]]:
