@@ -73,8 +73,12 @@ def settings(database_url):
 @pytest.fixture
 def operator_firms(settings, monkeypatch) -> list[uuid.UUID]:
     """FIRMSYNC_OPERATOR_FIRM_IDS for one test: append the firms whose admins operate the platform."""
+    from core_api.settings import get_settings
+
     firms: list[uuid.UUID] = []
-    monkeypatch.setattr(settings, "operator_firm_ids", firms)
+    # The session's settings and the one get_settings() caches now (a test may have cleared that cache).
+    for target in {id(s): s for s in (settings, get_settings())}.values():
+        monkeypatch.setattr(target, "operator_firm_ids", firms)
     return firms
 
 
